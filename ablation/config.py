@@ -1,0 +1,132 @@
+"""Config identity and validation: every problem in a config is reported before any training starts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hydra.utils import get_class, instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from .data import PAIR_ORDERS, DataError, IdxFolder
+from .losses import CONVENTIONS
+
+# Keys that change where or how fast a run happens, not what it measures: left out of its identity.
+NON_IDENTITY = ("results_dir", "threads", "progress", "dry_run", "data.root", "data.download")
+INITS = ("keras", "torch")
+
+
+class ConfigError(ValueError):
+    """The config cannot describe a valid run; the message lists every problem found."""
+
+
+def experiment_dict(cfg: DictConfig) -> dict[str, Any]:
+    """The resolved config minus Hydra's node and the NON_IDENTITY keys."""
+    d = OmegaConf.to_container(cfg, resolve=True)
+    d.pop("hydra", None)
+    for key in NON_IDENTITY:
+        *parents, leaf = key.split(".")
+        node = d
+        for p in parents:
+            node = node.get(p, {})
+        node.pop(leaf, None)
+    return d
+
+
+def run_id(cfg: DictConfig) -> str:
+    """Stable 12-hex-digit identity of what a run measures: same config → same folder → reused."""
+    blob = json.dumps(experiment_dict(cfg), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def component_name(node: DictConfig) -> str:
+    return get_class(node._target_).name
+
+
+def factors(cfg: DictConfig) -> dict[str, Any]:
+    """The study's factors as short names: the columns of the report."""
+    return {
+        "head": component_name(cfg.head),
+        "depth": cfg.depth,
+        "encoder": component_name(cfg.encoder),
+        "loss": component_name(cfg.loss),
+        "convention": cfg.loss.convention,
+        "pair_order": cfg.data.pair_order,
+        "data": component_name(cfg.data),
+        "seed": cfg.seed,
+        "epochs": cfg.train.epochs,
+    }
+
+
+def skip_reason(cfg: DictConfig) -> str | None:
+    """Combinations that make no sense are recorded as skipped, not trained."""
+    head, loss = get_class(cfg.head._target_), get_class(cfg.loss._target_)
+    if head.weightless and cfg.depth > 0:
+        return f"head={head.name} has no weights, so depth={cfg.depth} does not apply (the depth=0 run measures it)"
+    if loss.needs_logit and not head.bounded:
+        return f"loss={loss.name} needs a probability, but head={head.name} outputs an unbounded distance"
+    return None
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def validate(cfg: DictConfig, check_data: bool = True, check_output: bool = True) -> None:
+    """Raise ConfigError listing every invalid setting; cheap enough to run on a whole grid first."""
+    problems: list[str] = []
+    t = cfg.train
+
+    def need(ok: bool, msg: str) -> None:
+        if not ok:
+            problems.append(msg)
+
+    need(_is_int(cfg.depth) and cfg.depth >= 0, f"depth must be an integer >= 0, got {cfg.depth!r}")
+    need(_is_int(cfg.seed) and cfg.seed >= 0, f"seed must be an integer >= 0, got {cfg.seed!r}")
+    need(_is_int(t.epochs) and t.epochs > 0, f"train.epochs must be an integer > 0, got {t.epochs!r}")
+    need(_is_int(t.batch_size) and t.batch_size > 0, f"train.batch_size must be an integer > 0, got {t.batch_size!r}")
+    need(_is_num(t.lr) and t.lr > 0, f"train.lr must be a number > 0, got {t.lr!r}")
+    need(_is_num(t.rho) and 0 <= t.rho < 1, f"train.rho must be in [0, 1), got {t.rho!r}")
+    need(_is_num(t.eps) and t.eps > 0, f"train.eps must be a number > 0, got {t.eps!r}")
+    need(t.init in INITS, f"train.init must be one of {INITS}, got {t.init!r}")
+    need(_is_int(cfg.threads) and cfg.threads >= 1, f"threads must be an integer >= 1, got {cfg.threads!r}")
+    need(cfg.loss.convention in CONVENTIONS, f"loss.convention must be one of {CONVENTIONS}, got {cfg.loss.convention!r}")
+    if "margin" in cfg.loss:
+        need(_is_num(cfg.loss.margin) and cfg.loss.margin > 0, f"loss.margin must be a number > 0, got {cfg.loss.margin!r}")
+    need(cfg.data.pair_order in PAIR_ORDERS, f"data.pair_order must be one of {PAIR_ORDERS}, got {cfg.data.pair_order!r}")
+    for group in ("data", "encoder", "head", "loss"):
+        try:
+            get_class(cfg[group]._target_)
+        except Exception as e:  # noqa: BLE001 - any import failure is a config problem here
+            problems.append(f"{group}._target_ {cfg[group].get('_target_')!r} cannot be imported: {e}")
+    if check_data and not problems and issubclass(get_class(cfg.data._target_), IdxFolder):
+        try:
+            instantiate(cfg.data).check()
+        except DataError as e:
+            problems.append(str(e))
+    if check_output:
+        problem = unwritable(Path(cfg.results_dir))
+        if problem:
+            problems.append(problem)
+    if problems:
+        raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
+
+
+def unwritable(path: Path) -> str | None:
+    """None if runs can be written under `path`, else why not."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        return f"results_dir {str(path)!r} is not writable: {e.strerror or e}"
+    return None

@@ -1,0 +1,106 @@
+"""Siamese heads: how two embeddings become one score.
+
+A head returns `(score, logit)`. Learned heads merge the embeddings, pass the merge through `depth`
+hidden ReLU layers, then one linear unit: logit `z`, score `sigmoid(z)`. The weightless `Distance`
+head returns the Euclidean distance as the score and no logit.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+
+class Head(nn.Module):
+    name: ClassVar[str]
+    weightless: ClassVar[bool] = False  # no parameters, so `depth` does not apply
+    bounded: ClassVar[bool] = True  # score is a probability with a logit (what BCE needs)
+    symmetric: ClassVar[bool]  # score(a, b) == score(b, a) by construction (at depth 0)
+
+
+class Distance(Head):
+    """Keras' `euclidean_distance`: sqrt(max(sum((a - b)^2), eps)). Symmetric, no weights."""
+
+    name = "distance"
+    weightless = True
+    bounded = False
+    symmetric = True
+
+    def __init__(self, dim: int, depth: int = 0, eps: float = 1e-7) -> None:
+        super().__init__()
+        if depth:
+            raise ValueError("the distance head has no weights: depth must be 0")
+        self.eps = eps
+
+    def forward(self, ea: torch.Tensor, eb: torch.Tensor) -> tuple[torch.Tensor, None]:
+        d2 = (ea - eb).square().sum(dim=1)  # (B,)
+        return d2.clamp_min(self.eps).sqrt(), None
+
+
+class LearnedHead(Head):
+    """merge(ea, eb) → [Linear → ReLU] × depth → Linear(·, 1) → sigmoid."""
+
+    def __init__(self, dim: int, depth: int = 0, hidden: int = 128) -> None:
+        super().__init__()
+        width = self.merge_dim(dim)
+        layers: list[nn.Module] = []
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden), nn.ReLU()]
+            width = hidden
+        self.hidden = nn.Sequential(*layers)
+        self.out = nn.Linear(width, 1)
+
+    def merge_dim(self, dim: int) -> int:
+        return dim
+
+    def merge(self, ea: torch.Tensor, eb: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, ea: torch.Tensor, eb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self.out(self.hidden(self.merge(ea, eb))).squeeze(-1)  # (B,)
+        return torch.sigmoid(z), z
+
+
+class Subtract(LearnedHead):
+    """The asker's head: `Subtract()` then `Dense(1, sigmoid)`. At depth 0, z(a,b) + z(b,a) = 2c exactly."""
+
+    name = "subtract"
+    symmetric = False
+
+    def merge(self, ea: torch.Tensor, eb: torch.Tensor) -> torch.Tensor:
+        return ea - eb
+
+
+class AbsDiff(LearnedHead):
+    """|a − b| then dense (Koch et al. 2015): symmetric in its inputs."""
+
+    name = "absdiff"
+    symmetric = True
+
+    def merge(self, ea: torch.Tensor, eb: torch.Tensor) -> torch.Tensor:
+        return (ea - eb).abs()
+
+
+class SqDiff(LearnedHead):
+    """(a − b)² then dense: symmetric; a learnt weighted squared distance."""
+
+    name = "sqdiff"
+    symmetric = True
+
+    def merge(self, ea: torch.Tensor, eb: torch.Tensor) -> torch.Tensor:
+        return (ea - eb).square()
+
+
+class Concat(LearnedHead):
+    """[a, b] then dense: order-dependent like subtract, but with separate weights for each input."""
+
+    name = "concat"
+    symmetric = False
+
+    def merge_dim(self, dim: int) -> int:
+        return 2 * dim
+
+    def merge(self, ea: torch.Tensor, eb: torch.Tensor) -> torch.Tensor:
+        return torch.cat([ea, eb], dim=1)

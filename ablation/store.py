@@ -1,0 +1,64 @@
+"""Run folders on disk. Every file is written atomically (temp + rename); `metrics.json` is written
+last, so a folder without it is an interrupted run, never mistaken for a finished one."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+METRICS = "metrics.json"
+FINAL = ("completed", "skipped")  # reused by a re-run; failed / diverged / interrupted runs are redone
+
+
+def run_dir(results_dir: str | Path, run_id: str) -> Path:
+    return Path(results_dir) / "runs" / run_id
+
+
+def _atomic(path: Path, write: Callable[[str], None]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text(path: Path, text: str) -> None:
+    def w(tmp: str) -> None:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+
+    _atomic(path, w)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_csv(path: Path, df: pd.DataFrame) -> None:
+    compression = "gzip" if path.suffix == ".gz" else None
+    _atomic(path, lambda tmp: df.to_csv(tmp, index=False, compression=compression, float_format="%.7g"))
+
+
+def read_metrics(folder: Path) -> dict[str, Any] | None:
+    """The run's record, or None if it never finished or its record is unreadable."""
+    try:
+        rec = json.loads((folder / METRICS).read_text())
+    except (OSError, ValueError):
+        return None
+    return rec if isinstance(rec, dict) and "status" in rec else None
+
+
+def is_final(folder: Path) -> bool:
+    rec = read_metrics(folder)
+    return rec is not None and rec["status"] in FINAL

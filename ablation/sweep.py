@@ -1,0 +1,132 @@
+"""Entry point: `python -m ablation.sweep [-m] [overrides]` — train, reuse or skip one resolved config.
+
+Each job writes `results/runs/<run_id>/`: config.yaml, history.csv, scores.csv.gz and, last,
+metrics.json. A run that raises or diverges is recorded with its error and never stops a sweep.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import hydra
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from . import __version__
+from .config import factors, run_id, skip_reason, validate
+from .store import FINAL, read_metrics, run_dir, write_csv, write_json, write_text
+from .train import train
+
+PROGRESS_FILE = "progress.jsonl"  # one line per finished job, appended by every worker
+PLAN_FILE = "sweep.json"  # written by the sweeper: how many jobs and when the sweep started
+
+
+class RunFailed(RuntimeError):
+    """A single (non-multirun) run failed: its record is on disk, the exit code says so."""
+
+
+def _hydra() -> Any | None:
+    return HydraConfig.get() if HydraConfig.initialized() else None
+
+
+def task_overrides() -> list[str]:
+    hc = _hydra()
+    return list(hc.overrides.task) if hc else []
+
+
+def record(folder: Path, cfg: DictConfig, status: str, **extra: Any) -> dict[str, Any]:
+    rec = {
+        "run_id": folder.name,
+        "status": status,
+        "factors": factors(cfg),
+        "overrides": task_overrides(),
+        "versions": {"ablation": __version__, "torch": torch.__version__, "python": platform.python_version()},
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **extra,
+    }
+    write_json(folder / "metrics.json", rec)  # last: its presence marks the run as finished
+    return rec
+
+
+def execute(cfg: DictConfig) -> dict[str, Any]:
+    """Run one config with failure isolation; returns a short summary for the sweep."""
+    rid = run_id(cfg)
+    folder = run_dir(cfg.results_dir, rid)
+    prev = read_metrics(folder)
+    if prev is not None and prev["status"] in FINAL:
+        return {"run_id": rid, "status": "reused", "metrics": prev.get("metrics", {})}
+    if cfg.dry_run:
+        return {"run_id": rid, "status": "dry_run"}
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text(folder / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    (folder / "metrics.json").unlink(missing_ok=True)  # a failed earlier attempt is being redone
+    reason = skip_reason(cfg)
+    if reason:
+        record(folder, cfg, "skipped", reason=reason)
+        return {"run_id": rid, "status": "skipped", "reason": reason}
+    try:
+        result = train(cfg, progress=cfg.progress and sys.stderr.isatty())
+    except Exception as e:  # noqa: BLE001 - isolate any failure to this run
+        write_text(folder / "error.txt", traceback.format_exc())
+        err = f"{type(e).__name__}: {e}"
+        record(folder, cfg, "failed", error=err)
+        return {"run_id": rid, "status": "failed", "error": err}
+    write_csv(folder / "history.csv", result.history)
+    if not result.scores.empty:
+        write_csv(folder / "scores.csv.gz", result.scores)
+    if result.error:
+        write_text(folder / "error.txt", result.error + "\n")
+    record(folder, cfg, result.status, metrics=result.metrics, error=result.error)
+    return {"run_id": rid, "status": result.status, "metrics": result.metrics, "error": result.error}
+
+
+def progress_line(summary: dict[str, Any], cfg: DictConfig) -> str:
+    f = factors(cfg)
+    what = " ".join(f"{k}={f[k]}" for k in ("head", "depth", "loss", "convention", "encoder", "pair_order", "seed"))
+    m = summary.get("metrics") or {}
+    key = f"test_acc={m['test_acc']:.3f}" if "test_acc" in m else summary.get("error") or summary.get("reason") or ""
+    secs = f" ({m['wall_time_s']:.1f} s)" if summary["status"] != "reused" and "wall_time_s" in m else ""
+    line = f"{summary['status']:<9} {summary['run_id']}  {what}  {key}{secs}"
+    hc = _hydra()
+    if hc is None or hc.mode != RunMode.MULTIRUN:
+        return line
+    sweep = Path(hc.sweep.dir)
+    with open(sweep / PROGRESS_FILE, "a") as fh:  # O_APPEND: short lines from parallel workers don't interleave
+        fh.write(json.dumps({"run_id": summary["run_id"], "status": summary["status"]}) + "\n")
+    try:
+        plan = json.loads((sweep / PLAN_FILE).read_text())
+        k = sum(1 for _ in open(sweep / PROGRESS_FILE))
+        elapsed = time.time() - plan["t0"]
+        eta = elapsed / k * (plan["n"] - k)
+        return f"[{k}/{plan['n']}] {line}  | elapsed {_hms(elapsed)}, ETA {_hms(eta)}"
+    except (OSError, ValueError, KeyError, ZeroDivisionError):
+        return line
+
+
+def _hms(s: float) -> str:
+    s = int(round(s))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> dict[str, Any]:
+    hc = _hydra()
+    if hc is None or hc.mode != RunMode.MULTIRUN:
+        validate(cfg)  # a multirun's grid was validated as a whole by the sweeper
+    summary = execute(cfg)
+    print(progress_line(summary, cfg), flush=True)
+    if summary["status"] in ("failed", "diverged") and (hc is None or hc.mode != RunMode.MULTIRUN):
+        raise RunFailed(f"run {summary['run_id']} {summary['status']}: {summary.get('error')}")
+    return summary
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""Training: a plain PyTorch loop on in-memory tensors, as a function of a resolved config."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from tqdm.auto import tqdm
+
+from .diagnostics import diagnose, predict_same
+from .heads import Head
+from .losses import PairLoss
+from .model import Siamese, keras_init_
+from .pairs import make_pairs
+
+
+class Diverged(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    status: str  # "completed" or "diverged"
+    metrics: dict[str, Any]
+    history: pd.DataFrame
+    scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    error: str | None = None
+
+
+def build(cfg: DictConfig) -> tuple[Siamese, PairLoss]:
+    encoder = instantiate(cfg.encoder)
+    head: Head = instantiate(cfg.head, dim=encoder.dim, depth=cfg.depth)
+    model = Siamese(encoder, head)
+    if cfg.train.init == "keras":
+        keras_init_(model)
+    return model, instantiate(cfg.loss)
+
+
+def seed_everything(seed: int, threads: int) -> torch.Generator:
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)
+    return torch.Generator().manual_seed(seed)
+
+
+@torch.no_grad()
+def embed(encoder: torch.nn.Module, x: torch.Tensor, batch: int = 8192) -> torch.Tensor:
+    return torch.cat([encoder(x[i : i + batch]) for i in range(0, len(x), batch)])
+
+
+@torch.no_grad()
+def pair_scores(model: Siamese, x: torch.Tensor, pairs: torch.Tensor) -> dict[str, np.ndarray | None]:
+    """Scores and logits of every pair in both orders; each image is embedded once."""
+    model.eval()
+    emb = embed(model.encoder, x)
+    ea, eb = emb[pairs[:, 0]], emb[pairs[:, 1]]  # (P, D)
+    s_ab, z_ab = model.head(ea, eb)
+    s_ba, z_ba = model.head(eb, ea)
+    model.train()
+    to_np = lambda t: None if t is None else t.numpy().astype(np.float64)  # noqa: E731
+    return {"s_ab": to_np(s_ab), "s_ba": to_np(s_ba), "z_ab": to_np(z_ab), "z_ba": to_np(z_ba)}
+
+
+def head_bias(model: Siamese, depth: int) -> float | None:
+    """The output bias c when the head is a single linear unit on the merge (where z(a,b)+z(b,a)=2c can hold)."""
+    out = getattr(model.head, "out", None)
+    return float(out.bias.item()) if out is not None and depth == 0 else None
+
+
+def train(cfg: DictConfig, progress: bool = False) -> RunResult:
+    """Train one Siamese network by the Keras protocol and measure it; raises on bugs, reports divergence."""
+    t_start = time.perf_counter()
+    gen = seed_everything(cfg.seed, cfg.threads)
+    data = instantiate(cfg.data)
+    split = data.load()
+    x_tr, x_te = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
+    # Pairs depend on the seed only through the negative partners; test pairs use a seed of their own.
+    tr_pairs, tr_y = (torch.from_numpy(a) for a in make_pairs(split.y_train, cfg.seed, data.pair_order))
+    te_pairs, te_y = (torch.from_numpy(a) for a in make_pairs(split.y_test, cfg.seed + 10_000, data.pair_order))
+
+    te_same = te_y.numpy().astype(bool)
+
+    model, loss_fn = build(cfg)
+    opt = torch.optim.RMSprop(
+        model.parameters(), lr=cfg.train.lr, alpha=cfg.train.rho, eps=cfg.train.eps, foreach=True
+    )
+    bs, n = cfg.train.batch_size, len(tr_pairs)
+    history: list[dict[str, float]] = []
+    bar = tqdm(range(cfg.train.epochs), desc="epochs", unit="ep", leave=False, disable=not progress)
+    model.train()
+    for epoch in bar:
+        t0 = time.perf_counter()
+        perm = torch.randperm(n, generator=gen)
+        loss_sum, correct = torch.zeros(()), torch.zeros((), dtype=torch.long)
+        for i in range(0, n, bs):
+            idx = perm[i : i + bs]
+            p = tr_pairs[idx]  # (B, 2)
+            # Stack the a-images over the b-images: one gather, one encoder call for both branches.
+            x = x_tr[torch.cat([p[:, 0], p[:, 1]])]  # (2B, 784)
+            y = tr_y[idx]
+            score, logit = model.head(*model.encoder(x).chunk(2))
+            loss = loss_fn(score, logit, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.detach() * len(idx)
+            correct += (loss_fn.predict_same(score.detach()) == (y > 0.5)).sum()
+        epoch_loss = loss_sum.item() / n
+        te = pair_scores(model, x_te, te_pairs)
+        te_acc = float(np.mean(predict_same(te["s_ab"], loss_fn.convention, loss_fn.threshold) == te_same))
+        history.append({
+            "epoch": epoch + 1,
+            "loss": epoch_loss,
+            "train_acc": correct.item() / n,  # running accuracy in training mode, as Keras reports it
+            "test_acc": te_acc,
+            "test_score_std": float(np.std(te["s_ab"])),
+            "seconds": time.perf_counter() - t0,
+        })
+        bar.set_postfix(loss=f"{epoch_loss:.4f}", test_acc=f"{te_acc:.3f}")
+        if not math.isfinite(epoch_loss):
+            return RunResult(
+                "diverged", {"epochs_run": epoch + 1, "wall_time_s": time.perf_counter() - t_start},
+                pd.DataFrame(history), error=f"non-finite training loss ({epoch_loss}) in epoch {epoch + 1}",
+            )
+
+    tr = pair_scores(model, x_tr, tr_pairs)
+    c = head_bias(model, cfg.depth)
+    metrics = diagnose(
+        te["s_ab"], te["s_ba"], te_same, loss_fn.convention, loss_fn.threshold, te["z_ab"], te["z_ba"], c
+    )
+    metrics.update(
+        train_acc=float(np.mean(predict_same(tr["s_ab"], loss_fn.convention, loss_fn.threshold) == tr_y.numpy().astype(bool))),
+        final_loss=history[-1]["loss"],
+        epochs_run=len(history),
+        n_train_pairs=int(n),
+        n_test_pairs=int(len(te_pairs)),
+        n_params=sum(p.numel() for p in model.parameters()),
+        wall_time_s=time.perf_counter() - t_start,
+    )
+    scores = pd.DataFrame({"a": te_pairs[:, 0].numpy(), "b": te_pairs[:, 1].numpy(), "label": te_y.numpy().astype(int)})
+    for k, v in te.items():
+        scores[k] = v if v is not None else np.nan
+    return RunResult("completed", metrics, pd.DataFrame(history), scores)

@@ -1,0 +1,129 @@
+"""Hydra's basic sweeper, made fit for ablations (Hydra 1.3 has no resume: hydra#3328; no dry run: hydra#2759).
+
+Before anything trains it composes every job of the grid, validates all of them (every problem is
+reported, exit 1), and names each by its run identity. Runs already finished are reused and
+meaningless combinations recorded as skipped, both without launching anything; the rest go to
+whichever Hydra launcher is configured. At the end: a summary, and a non-zero exit if any run failed.
+"""
+
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.utils import JobStatus
+from hydra.errors import HydraException
+from omegaconf import DictConfig
+
+
+class SweepFailed(HydraException):
+    """Some runs of the sweep failed or diverged; their records are on disk."""
+
+
+@dataclass
+class Job:
+    overrides: List[str]
+    run_id: str
+    action: str  # train | reuse | skip | duplicate
+    detail: str = ""
+
+
+class AblationSweeper(BasicSweeper):
+    def __init__(
+        self,
+        max_batch_size: Optional[int] = None,
+        params: Optional[Dict[str, str]] = None,
+        grids: Optional[Sequence[Dict[str, Any]]] = None,
+    ) -> None:
+        super().__init__(max_batch_size=max_batch_size, params=params)
+        self.grids = [dict(g) for g in grids] if grids else [{}]
+
+    def expand(self, arguments: List[str]) -> List[List[str]]:
+        """Union of cartesian products: each grid's params, then `params`, then the command line."""
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        jobs: List[List[str]] = []
+        for grid in self.grids:
+            strings = [f"{k}={v}" for k, v in grid.items()] + self._parse_config() + list(arguments)
+            for batch in self.split_arguments(parser.parse_overrides(strings), None):
+                jobs.extend(batch)
+        return jobs
+
+    def plan(self, jobs: List[List[str]]) -> List[Job]:
+        from ablation.config import ConfigError, run_id, skip_reason, validate
+        from ablation.store import FINAL, read_metrics, run_dir
+
+        loader = self.hydra_context.config_loader
+        planned: List[Job] = []
+        problems: List[str] = []
+        seen: Dict[str, str] = {}
+        for i, overrides in enumerate(jobs):
+            cfg = loader.load_sweep_config(self.config, list(overrides))
+            try:
+                validate(cfg, check_output=i == 0)
+            except ConfigError as e:
+                problems.append(f"{' '.join(overrides)}: {str(e).removeprefix('invalid config:')}")
+                continue
+            rid = run_id(cfg)
+            if rid in seen:
+                planned.append(Job(overrides, rid, "duplicate", f"same run as: {seen[rid]}"))
+                continue
+            seen[rid] = " ".join(overrides)
+            prev = read_metrics(run_dir(cfg.results_dir, rid))
+            if prev is not None and prev["status"] in FINAL:
+                planned.append(Job(overrides, rid, "reuse", prev["status"]))
+            elif skip_reason(cfg):
+                planned.append(Job(overrides, rid, "skip", skip_reason(cfg)))
+            else:
+                planned.append(Job(overrides, rid, "train", "redo: " + prev["status"] if prev else ""))
+        if problems:
+            raise HydraException(f"{len(problems)} of {len(jobs)} runs in the sweep have an invalid config, "
+                                 "nothing was trained:\n" + "\n".join(problems))
+        return planned
+
+    def sweep(self, arguments: List[str]) -> Any:
+        from ablation.sweep import PLAN_FILE, execute
+
+        t0 = time.time()
+        jobs = self.plan(self.expand(arguments))
+        counts = {a: sum(j.action == a for j in jobs) for a in ("train", "reuse", "skip", "duplicate")}
+        print(f"sweep: {len(jobs)} runs: {counts['train']} to train, {counts['reuse']} reused, "
+              f"{counts['skip']} skipped, {counts['duplicate']} duplicates "
+              f"(planned in {time.time() - t0:.2f} s)", flush=True)
+        for j in jobs:
+            if j.action != "train" or self.config.dry_run:
+                print(f"  {j.action:<9} {j.run_id}  {' '.join(j.overrides)}  {j.detail}", flush=True)
+        if self.config.dry_run:
+            return []
+
+        loader = self.hydra_context.config_loader
+        for j in jobs:
+            if j.action == "skip":  # recorded here: nothing to launch
+                execute(loader.load_sweep_config(self.config, list(j.overrides)))
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        to_run = [j for j in jobs if j.action == "train"]
+        (sweep_dir / PLAN_FILE).write_text(json.dumps({"n": len(to_run), "t0": time.time()}))
+        results = self.launcher.launch([j.overrides for j in to_run], initial_job_idx=0) if to_run else []
+
+        status = {j.run_id: j.action for j in jobs if j.action != "train"}
+        failed: List[str] = []
+        for j, r in zip(to_run, results):
+            if r.status == JobStatus.COMPLETED:
+                status[j.run_id] = r.return_value["status"]
+                if status[j.run_id] in ("failed", "diverged"):
+                    failed.append(f"  {status[j.run_id]:<9} {j.run_id}  {' '.join(j.overrides)}: "
+                                  f"{r.return_value.get('error')}")
+            else:
+                status[j.run_id] = "failed"
+                failed.append(f"  failed    {j.run_id}  {' '.join(j.overrides)}: {r._return_value!r}")
+        tally = {s: sum(v == s for v in status.values()) for s in sorted(set(status.values()))}
+        names = {"reuse": "reused", "skip": "skipped"}
+        print("sweep done in {:.1f} s: {}".format(
+            time.time() - t0, ", ".join(f"{n} {names.get(s, s)}" for s, n in tally.items())), flush=True)
+        if failed:
+            raise SweepFailed(f"{len(failed)} run(s) failed (error.txt in each run folder):\n" + "\n".join(failed))
+        return [results]
