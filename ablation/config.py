@@ -24,10 +24,14 @@ class ConfigError(ValueError):
     """The config cannot describe a valid run; the message lists every problem found."""
 
 
+def resolved(cfg: DictConfig) -> dict[str, Any]:
+    """The resolved config without Hydra's own node (which only resolves inside a running job)."""
+    return OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True)
+
+
 def experiment_dict(cfg: DictConfig) -> dict[str, Any]:
-    """The resolved config minus Hydra's node and the NON_IDENTITY keys."""
-    d = OmegaConf.to_container(cfg, resolve=True)
-    d.pop("hydra", None)
+    """The resolved config minus the NON_IDENTITY keys."""
+    d = resolved(cfg)
     for key in NON_IDENTITY:
         *parents, leaf = key.split(".")
         node = d

@@ -21,7 +21,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from . import __version__
-from .config import factors, run_id, skip_reason, validate
+from .config import factors, resolved, run_id, skip_reason, validate
 from .store import FINAL, read_metrics, run_dir, write_csv, write_json, write_text
 from .train import train
 
@@ -66,7 +66,7 @@ def execute(cfg: DictConfig) -> dict[str, Any]:
     if cfg.dry_run:
         return {"run_id": rid, "status": "dry_run"}
     folder.mkdir(parents=True, exist_ok=True)
-    write_text(folder / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    write_text(folder / "config.yaml", OmegaConf.to_yaml(resolved(cfg)))
     (folder / "metrics.json").unlink(missing_ok=True)  # a failed earlier attempt is being redone
     reason = skip_reason(cfg)
     if reason:
