@@ -42,12 +42,12 @@ def task_overrides() -> list[str]:
     return list(hc.overrides.task) if hc else []
 
 
-def record(folder: Path, cfg: DictConfig, status: str, **extra: Any) -> dict[str, Any]:
+def record(folder: Path, cfg: DictConfig, status: str, overrides: list[str], **extra: Any) -> dict[str, Any]:
     rec = {
         "run_id": folder.name,
         "status": status,
         "factors": factors(cfg),
-        "overrides": task_overrides(),
+        "overrides": overrides,
         "versions": {"ablation": __version__, "torch": torch.__version__, "python": platform.python_version()},
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         **extra,
@@ -56,8 +56,9 @@ def record(folder: Path, cfg: DictConfig, status: str, **extra: Any) -> dict[str
     return rec
 
 
-def execute(cfg: DictConfig) -> dict[str, Any]:
+def execute(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, Any]:
     """Run one config with failure isolation; returns a short summary for the sweep."""
+    overrides = task_overrides() if overrides is None else overrides
     rid = run_id(cfg)
     folder = run_dir(cfg.results_dir, rid)
     prev = read_metrics(folder)
@@ -70,21 +71,21 @@ def execute(cfg: DictConfig) -> dict[str, Any]:
     (folder / "metrics.json").unlink(missing_ok=True)  # a failed earlier attempt is being redone
     reason = skip_reason(cfg)
     if reason:
-        record(folder, cfg, "skipped", reason=reason)
+        record(folder, cfg, "skipped", overrides, reason=reason)
         return {"run_id": rid, "status": "skipped", "reason": reason}
     try:
         result = train(cfg, progress=cfg.progress and sys.stderr.isatty())
     except Exception as e:  # noqa: BLE001 - isolate any failure to this run
         write_text(folder / "error.txt", traceback.format_exc())
         err = f"{type(e).__name__}: {e}"
-        record(folder, cfg, "failed", error=err)
+        record(folder, cfg, "failed", overrides, error=err)
         return {"run_id": rid, "status": "failed", "error": err}
     write_csv(folder / "history.csv", result.history)
     if not result.scores.empty:
         write_csv(folder / "scores.csv.gz", result.scores)
     if result.error:
         write_text(folder / "error.txt", result.error + "\n")
-    record(folder, cfg, result.status, metrics=result.metrics, error=result.error)
+    record(folder, cfg, result.status, overrides, metrics=result.metrics, error=result.error)
     return {"run_id": rid, "status": result.status, "metrics": result.metrics, "error": result.error}
 
 

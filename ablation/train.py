@@ -74,6 +74,12 @@ def head_bias(model: Siamese, depth: int) -> float | None:
     return float(out.bias.item()) if out is not None and depth == 0 else None
 
 
+def smaller_first(y: np.ndarray, pairs: np.ndarray, same: np.ndarray) -> float:
+    """Fraction of different-digit pairs whose first image has the smaller label."""
+    neg = pairs[same < 0.5]
+    return float(np.mean(y[neg[:, 0]] < y[neg[:, 1]])) if len(neg) else float("nan")
+
+
 def train(cfg: DictConfig, progress: bool = False) -> RunResult:
     """Train one Siamese network by the Keras protocol and measure it; raises on bugs, reports divergence."""
     t_start = time.perf_counter()
@@ -142,6 +148,8 @@ def train(cfg: DictConfig, progress: bool = False) -> RunResult:
         n_train_pairs=int(n),
         n_test_pairs=int(len(te_pairs)),
         n_params=sum(p.numel() for p in model.parameters()),
+        # DESIGN §2.2: 0.5 when (a, b) and (b, a) class orders are equally likely; 1.0 for sorted pairs.
+        neg_smaller_first=smaller_first(split.y_train, tr_pairs.numpy(), tr_y.numpy()),
         wall_time_s=time.perf_counter() - t_start,
     )
     scores = pd.DataFrame({"a": te_pairs[:, 0].numpy(), "b": te_pairs[:, 1].numpy(), "label": te_y.numpy().astype(int)})

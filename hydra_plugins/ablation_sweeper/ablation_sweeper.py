@@ -102,7 +102,7 @@ class AblationSweeper(BasicSweeper):
         loader = self.hydra_context.config_loader
         for j in jobs:
             if j.action == "skip":  # recorded here: nothing to launch
-                execute(loader.load_sweep_config(self.config, list(j.overrides)))
+                execute(loader.load_sweep_config(self.config, list(j.overrides)), list(j.overrides))
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         to_run = [j for j in jobs if j.action == "train"]
