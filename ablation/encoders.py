@@ -35,12 +35,13 @@ class CNN(nn.Module):
         super().__init__()
         self.dim = dim
         c = channels
+        # Strided 3×3 convolutions instead of pooling: ~2.5× the MLP's multiply-adds, not ~8×.
         self.net = nn.Sequential(
             nn.Unflatten(1, (1, 28, 28)),
-            nn.Conv2d(1, c, 5), nn.ReLU(), nn.MaxPool2d(2),  # (B, c, 12, 12)
-            nn.Conv2d(c, 2 * c, 5), nn.ReLU(), nn.MaxPool2d(2),  # (B, 2c, 4, 4)
+            nn.Conv2d(1, c, 3, stride=2), nn.ReLU(),  # (B, c, 13, 13)
+            nn.Conv2d(c, 2 * c, 3, stride=2), nn.ReLU(),  # (B, 2c, 6, 6)
             nn.Flatten(), nn.Dropout(dropout),
-            nn.Linear(2 * c * 16, dim), nn.ReLU(),
+            nn.Linear(2 * c * 36, dim), nn.ReLU(),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 784) -> (B, dim)
