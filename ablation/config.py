@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from hydra.errors import CompactHydraException
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -20,8 +21,10 @@ NON_IDENTITY = ("results_dir", "threads", "progress", "dry_run", "data.root", "d
 INITS = ("keras", "torch")
 
 
-class ConfigError(ValueError):
-    """The config cannot describe a valid run; the message lists every problem found."""
+class ConfigError(CompactHydraException, ValueError):
+    """The config cannot describe a valid run; the message lists every problem found.
+
+    A CompactHydraException, so Hydra prints just the message (no traceback) and exits 1."""
 
 
 def resolved(cfg: DictConfig) -> dict[str, Any]:

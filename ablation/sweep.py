@@ -17,6 +17,7 @@ from typing import Any
 import hydra
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import CompactHydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
@@ -29,7 +30,7 @@ PROGRESS_FILE = "progress.jsonl"  # one line per finished job, appended by every
 PLAN_FILE = "sweep.json"  # written by the sweeper: how many jobs and when the sweep started
 
 
-class RunFailed(RuntimeError):
+class RunFailed(CompactHydraException):
     """A single (non-multirun) run failed: its record is on disk, the exit code says so."""
 
 

@@ -7,21 +7,27 @@ whichever Hydra launcher is configured. At the end: a summary, and a non-zero ex
 """
 
 
+import copy
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.utils import JobStatus
-from hydra.errors import HydraException
-from omegaconf import DictConfig
+from hydra.errors import CompactHydraException, HydraException
+from omegaconf import DictConfig, OmegaConf
 
 
-class SweepFailed(HydraException):
+class SweepFailed(CompactHydraException):
     """Some runs of the sweep failed or diverged; their records are on disk."""
+
+
+class InvalidSweep(CompactHydraException):
+    """Some jobs of the grid have an invalid config; nothing was trained."""
 
 
 @dataclass
@@ -52,16 +58,42 @@ class AblationSweeper(BasicSweeper):
                 jobs.extend(batch)
         return jobs
 
+    def compose(self, overrides: List[str], cache: Dict[Any, Any]) -> DictConfig:
+        """A job's config without Hydra's node, as `load_sweep_config` makes it, composed once per
+        choice of config groups.
+
+        Hydra composes the groups' defaults first and applies plain `key=value` overrides last, so
+        the group part can be cached and only the values re-applied: ~1 ms instead of ~50 ms a job.
+        """
+        loader = self.hydra_context.config_loader
+        parsed = []
+        for o in overrides:
+            if o not in cache:
+                (cache[o],) = OverridesParser.create().parse_overrides([o])
+            parsed.append(cache[o])
+        is_group = [o.key_or_group.startswith("hydra") or loader.repository.group_exists(o.key_or_group) for o in parsed]
+        groups = tuple(o for o, g in zip(overrides, is_group) if g)
+        if groups not in cache:
+            full = loader.load_sweep_config(self.config, list(groups))
+            cache[groups] = OmegaConf.masked_copy(full, [k for k in full if k != "hydra"])
+        cfg = copy.deepcopy(cache[groups])
+        ConfigLoaderImpl._apply_overrides_to_config([o for o, g in zip(parsed, is_group) if not g], cfg)
+        return cfg
+
     def plan(self, jobs: List[List[str]]) -> List[Job]:
         from ablation.config import ConfigError, run_id, skip_reason, validate
         from ablation.store import FINAL, read_metrics, run_dir
 
-        loader = self.hydra_context.config_loader
         planned: List[Job] = []
         problems: List[str] = []
         seen: Dict[str, str] = {}
+        cache: Dict[tuple, DictConfig] = {}
         for i, overrides in enumerate(jobs):
-            cfg = loader.load_sweep_config(self.config, list(overrides))
+            try:
+                cfg = self.compose(list(overrides), cache)
+            except HydraException as e:
+                problems.append(f"{' '.join(overrides)}: {e}")
+                continue
             try:
                 validate(cfg, check_output=i == 0)
             except ConfigError as e:
@@ -80,7 +112,7 @@ class AblationSweeper(BasicSweeper):
             else:
                 planned.append(Job(overrides, rid, "train", "redo: " + prev["status"] if prev else ""))
         if problems:
-            raise HydraException(f"{len(problems)} of {len(jobs)} runs in the sweep have an invalid config, "
+            raise InvalidSweep(f"{len(problems)} of {len(jobs)} runs in the sweep have an invalid config, "
                                  "nothing was trained:\n" + "\n".join(problems))
         return planned
 
@@ -99,10 +131,9 @@ class AblationSweeper(BasicSweeper):
         if self.config.dry_run:
             return []
 
-        loader = self.hydra_context.config_loader
         for j in jobs:
             if j.action == "skip":  # recorded here: nothing to launch
-                execute(loader.load_sweep_config(self.config, list(j.overrides)), list(j.overrides))
+                execute(self.compose(j.overrides, {}), list(j.overrides))
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         to_run = [j for j in jobs if j.action == "train"]

@@ -1,0 +1,12 @@
+"""Components that fail on purpose, to test that one broken run never takes a sweep down."""
+
+import torch
+
+from ablation.heads import Subtract
+
+
+class Exploding(Subtract):
+    name = "exploding"
+
+    def forward(self, ea: torch.Tensor, eb: torch.Tensor):
+        raise RuntimeError("boom: this head always fails")
