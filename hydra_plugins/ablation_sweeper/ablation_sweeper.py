@@ -22,6 +22,9 @@ from hydra.errors import CompactHydraException, HydraException
 from omegaconf import DictConfig, OmegaConf
 
 
+RUNTIME_KEYS = ("results_dir", "threads", "progress", "dry_run")
+
+
 class SweepFailed(CompactHydraException):
     """Some runs of the sweep failed or diverged; their records are on disk."""
 
@@ -36,6 +39,11 @@ class Job:
     run_id: str
     action: str  # train | reuse | skip | duplicate
     detail: str = ""
+
+    @property
+    def what(self) -> str:
+        """The overrides that say what the run measures (runtime keys such as results_dir left out)."""
+        return " ".join(o for o in self.overrides if o.split("=", 1)[0].lstrip("+~") not in RUNTIME_KEYS)
 
 
 class AblationSweeper(BasicSweeper):
@@ -103,7 +111,7 @@ class AblationSweeper(BasicSweeper):
             if rid in seen:
                 planned.append(Job(overrides, rid, "duplicate", f"same run as: {seen[rid]}"))
                 continue
-            seen[rid] = " ".join(overrides)
+            seen[rid] = Job(overrides, rid, "").what
             prev = read_metrics(run_dir(cfg.results_dir, rid))
             if prev is not None and prev["status"] in FINAL:
                 planned.append(Job(overrides, rid, "reuse", prev["status"]))
@@ -127,7 +135,7 @@ class AblationSweeper(BasicSweeper):
               f"(planned in {time.time() - t0:.2f} s)", flush=True)
         for j in jobs:
             if j.action != "train" or self.config.dry_run:
-                print(f"  {j.action:<9} {j.run_id}  {' '.join(j.overrides)}  {j.detail}", flush=True)
+                print(f"  {j.action:<9} {j.run_id}  {j.what}  {j.detail}", flush=True)
         if self.config.dry_run:
             return []
 
@@ -146,11 +154,11 @@ class AblationSweeper(BasicSweeper):
             if r.status == JobStatus.COMPLETED:
                 status[j.run_id] = r.return_value["status"]
                 if status[j.run_id] in ("failed", "diverged"):
-                    failed.append(f"  {status[j.run_id]:<9} {j.run_id}  {' '.join(j.overrides)}: "
+                    failed.append(f"  {status[j.run_id]:<9} {j.run_id}  {j.what}: "
                                   f"{r.return_value.get('error')}")
             else:
                 status[j.run_id] = "failed"
-                failed.append(f"  failed    {j.run_id}  {' '.join(j.overrides)}: {r._return_value!r}")
+                failed.append(f"  failed    {j.run_id}  {j.what}: {r._return_value!r}")
         tally = {s: sum(v == s for v in status.values()) for s in sorted(set(status.values()))}
         names = {"reuse": "reused", "skip": "skipped"}
         print("sweep done in {:.1f} s: {}".format(
