@@ -17,7 +17,7 @@ from .data import PAIR_ORDERS, DataError, IdxFolder
 from .losses import CONVENTIONS
 
 # Keys that change where or how fast a run happens, not what it measures: left out of its identity.
-NON_IDENTITY = ("results_dir", "threads", "progress", "dry_run", "data.root", "data.download")
+NON_IDENTITY = ("results_dir", "threads", "progress", "dry_run", "data.root", "data.download", "data.mirror")
 INITS = ("keras", "torch")
 
 

@@ -159,10 +159,10 @@ class IdxFolder:
     """The four standard IDX files in `root`; fetched from `mirror` only when `download=true` is asked for."""
 
     name: ClassVar[str] = "idx"
-    mirror: ClassVar[str] = ""
     root: str = "data/mnist"
     download: bool = False
     pair_order: str = "random"
+    mirror: str = ""  # base URL of the four files (any urllib scheme, so file:// works offline)
 
     def missing(self) -> list[str]:
         root = Path(self.root)
@@ -190,15 +190,16 @@ class IdxFolder:
         root = Path(self.root)
         root.mkdir(parents=True, exist_ok=True)
         for name in self.missing():
-            url = self.mirror + name
+            url = self.mirror.rstrip("/") + "/" + name
             fd, tmp = tempfile.mkstemp(dir=root, suffix=".part.gz")  # .gz so read_idx can verify it
             try:
                 with urllib.request.urlopen(url, timeout=60) as r, os.fdopen(fd, "wb") as f:
                     shutil.copyfileobj(r, f)
                 read_idx(tmp)
                 os.replace(tmp, root / name)
-            except OSError as e:
-                raise DataError(f"downloading {url} failed ({e}); place {name} in {root} by hand") from e
+            except (OSError, DataError) as e:
+                why = str(e).split(": ", 1)[-1] if isinstance(e, DataError) else e  # not the temp file's name
+                raise DataError(f"downloading {url} failed ({why}); place {name} in {root} by hand") from e
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
@@ -207,12 +208,12 @@ class IdxFolder:
 @dataclass
 class Mnist(IdxFolder):
     name: ClassVar[str] = "mnist"
-    mirror: ClassVar[str] = "https://ossci-datasets.s3.amazonaws.com/mnist/"
     root: str = "data/mnist"
+    mirror: str = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 
 
 @dataclass
 class FashionMnist(IdxFolder):
     name: ClassVar[str] = "fashion_mnist"
-    mirror: ClassVar[str] = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
     root: str = "data/fashion_mnist"
+    mirror: str = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"

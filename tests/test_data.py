@@ -77,3 +77,21 @@ def test_corrupt_idx_folder_fails_before_training(tmp_path, results):
     assert p.returncode != 0
     assert "train-images-idx3-ubyte.gz" in p.stderr
     assert not (results / "runs").exists()
+
+
+def test_download_fetches_verifies_and_never_keeps_partial_files(tmp_path):
+    mirror = tmp_path / "mirror"
+    write_idx_dataset(mirror, n_train=40, n_test=20)
+    target = tmp_path / "data"
+    split = Mnist(root=str(target), download=True, mirror=mirror.as_uri()).load()  # file:// — no network
+    assert split.x_train.shape == (40, 784)
+    assert sorted(p.name for p in target.iterdir()) == sorted(p.name for p in mirror.iterdir())
+
+    broken = tmp_path / "broken"
+    write_idx_dataset(broken)
+    f = broken / "t10k-images-idx3-ubyte.gz"
+    f.write_bytes(f.read_bytes()[:50])
+    with pytest.raises(DataError, match="t10k-images-idx3-ubyte"):
+        Mnist(root=str(tmp_path / "data2"), download=True, mirror=broken.as_uri()).load()
+    assert "t10k-images-idx3-ubyte.gz" not in [p.name for p in (tmp_path / "data2").iterdir()]
+    assert not [p for p in (tmp_path / "data2").iterdir() if ".part" in p.name]
