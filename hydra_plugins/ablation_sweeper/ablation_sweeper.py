@@ -148,7 +148,7 @@ class AblationSweeper(BasicSweeper):
         (sweep_dir / PLAN_FILE).write_text(json.dumps({"n": len(to_run), "t0": time.time()}))
         results = self.launcher.launch([j.overrides for j in to_run], initial_job_idx=0) if to_run else []
 
-        status = {j.run_id: j.action for j in jobs if j.action != "train"}
+        status = {j.run_id: j.action for j in jobs if j.action in ("reuse", "skip")}  # duplicates counted once
         failed: List[str] = []
         for j, r in zip(to_run, results):
             if r.status == JobStatus.COMPLETED:
