@@ -69,7 +69,8 @@ def execute(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, An
         return {"run_id": rid, "status": "dry_run"}
     folder.mkdir(parents=True, exist_ok=True)
     write_text(folder / "config.yaml", OmegaConf.to_yaml(resolved(cfg)))
-    (folder / "metrics.json").unlink(missing_ok=True)  # a failed earlier attempt is being redone
+    for stale in ("metrics.json", "error.txt", "history.csv", "scores.csv.gz"):  # an earlier attempt's
+        (folder / stale).unlink(missing_ok=True)
     reason = skip_reason(cfg)
     if reason:
         record(folder, cfg, "skipped", overrides, reason=reason)
@@ -90,7 +91,12 @@ def execute(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, An
     return {"run_id": rid, "status": result.status, "metrics": result.metrics, "error": result.error}
 
 
-def progress_line(summary: dict[str, Any], cfg: DictConfig) -> str:
+def announce(summary: dict[str, Any], cfg: DictConfig) -> None:
+    """Print one line per finished run; in a multirun also count it (progress.jsonl) for [k/N] and the ETA."""
+    print(_progress_line(summary, cfg), flush=True)
+
+
+def _progress_line(summary: dict[str, Any], cfg: DictConfig) -> str:
     f = factors(cfg)
     what = " ".join(f"{k}={f[k]}" for k in ("head", "depth", "loss", "convention", "encoder", "pair_order", "seed"))
     m = summary.get("metrics") or {}
@@ -124,7 +130,7 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     if hc is None or hc.mode != RunMode.MULTIRUN:
         validate(cfg)  # a multirun's grid was validated as a whole by the sweeper
     summary = execute(cfg)
-    print(progress_line(summary, cfg), flush=True)
+    announce(summary, cfg)
     if summary["status"] in ("failed", "diverged") and (hc is None or hc.mode != RunMode.MULTIRUN):
         raise RunFailed(f"run {summary['run_id']} {summary['status']}: {summary.get('error')}")
     return summary
