@@ -53,6 +53,22 @@ METRIC_NAMES = {
 }
 
 
+ORDER = {  # how levels are listed: the Keras baseline first
+    "head": ["distance", "subtract", "absdiff", "sqdiff", "concat"],
+    "encoder": ["mlp", "cnn"],
+    "loss": ["contrastive", "bce"],
+    "convention": ["distance", "similarity"],
+    "pair_order": ["random", "sorted"],
+}
+
+
+def levels(values: object, factor: str) -> list:
+    """The distinct values of a factor in reading order (known levels first, in ORDER; the rest sorted)."""
+    known = ORDER.get(factor, [])
+    vals = set(pd.Series(values).dropna())
+    return [v for v in known if v in vals] + sorted(v for v in vals if v not in known)
+
+
 def value_name(factor: str, value: object) -> str:
     """One factor value in words, e.g. depth 0 → 'no hidden layer'."""
     if factor == "depth":

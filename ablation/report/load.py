@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 import yaml
+from hydra.errors import CompactHydraException
 
 from .labels import FACTORS
 
@@ -24,7 +25,7 @@ STATUSES = ("completed", "skipped", "failed", "diverged", "interrupted", "unread
 COLUMNS = ("run_id", "status", "detail", *FACTORS, *METRICS, "finished_at")
 
 
-class ReportError(Exception):
+class ReportError(CompactHydraException):
     """The results folder cannot give a report (missing, empty, unreadable): the CLI prints this and exits 1."""
 
 

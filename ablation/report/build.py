@@ -1,0 +1,109 @@
+"""The report end to end: the only module that reads run folders and writes the report folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from ablation.store import write_text
+
+from . import plots_runs, plots_scores
+from .answer import answers
+from .claims import check_claims
+from .load import ReportError, load_runs, read_per_run
+from .select import apply_filter, context, in_context, measured, where
+from .tables import effects_words, factor_effects, summary, summary_words
+from .verdicts import Claim
+
+FIGURES = {  # file → what it shows (the caption; conclusions are in the text, from the numbers)
+    "accuracy_by_head.png": "Test accuracy of each head with and without a hidden layer after the merge, per encoder and "
+                            "loss sign convention. Dashed line: chance.",
+    "learning_curves.png": "Training and test accuracy per epoch, per head: which heads learn at all.",
+    "score_distributions.png": "The score of every test pair, same-digit pairs vs different-digit pairs. A head can only "
+                               "tell them apart where the two distributions do not overlap.",
+    "swap_plot.png": "Each test pair scored as (a, b) and as (b, a). A symmetric head puts every pair on the diagonal; "
+                     "an antisymmetric one on the red line z(b,a) = 2c − z(a,b).",
+    "pair_order_control.png": "The control: subtract without a hidden layer on pairs in random order vs smaller digit "
+                              "first, scored in the pairs' own order, swapped, and over both orders.",
+    "head_by_convention.png": "Mean test accuracy of each head (no hidden layer) under each loss and sign convention.",
+}
+
+
+@dataclass
+class Analysis:
+    runs: pd.DataFrame  # every run folder that passes the filter, whatever its status
+    ctx: dict[str, Any]  # the (data, epochs) the verdicts and plots use
+    summary: pd.DataFrame
+    effects: pd.DataFrame
+    claims: list[Claim]
+    answers: list[str]
+    figures: dict[str, plt.Figure | None] = field(default_factory=dict)
+
+
+def keep(runs: pd.DataFrame, filters: dict[str, Any]) -> pd.DataFrame:
+    """The user's filter; runs whose factors are unknown (unreadable) stay, to be listed."""
+    unknown = runs[runs["head"].isna()]
+    return pd.concat([apply_filter(runs[runs["head"].notna()], filters), unknown]).sort_index()
+
+
+def analyse(runs: pd.DataFrame, histories: pd.DataFrame, scores: pd.DataFrame, plots: bool = True) -> Analysis:
+    """Everything the report says, from tables in memory (pure but for drawing figures)."""
+    ctx, df = context(runs), in_context(runs)
+    a = Analysis(runs, ctx, summary(runs), factor_effects(df), check_claims(df, ctx), answers(df, ctx))
+    if plots:
+        skipped = where(runs[runs["status"] == "skipped"], **ctx)
+        a.figures = {
+            "accuracy_by_head.png": plots_runs.accuracy_by_head(df),
+            "learning_curves.png": plots_scores.learning_curves(histories),
+            "score_distributions.png": plots_scores.score_distributions(scores),
+            "swap_plot.png": plots_scores.swap_plot(scores),
+            "pair_order_control.png": plots_runs.pair_order_control(df),
+            "head_by_convention.png": plots_runs.convention_grid(df, skipped),
+        }
+    return a
+
+
+def per_run_tables(runs: pd.DataFrame, runs_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read only the histories and scores the plots show, joined with the runs' factors."""
+    df = in_context(runs)
+    if df.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    all_seeds, few = plots_scores.select_runs(df, seeds=None), plots_scores.select_runs(df)
+    hist = read_per_run(runs_dir, list(all_seeds["run_id"]), "history.csv")
+    scores = read_per_run(runs_dir, list(few["run_id"]), "scores.csv.gz")
+    hist = hist.merge(all_seeds, on="run_id") if len(hist) else hist
+    scores = scores.merge(few, on="run_id") if len(scores) else scores
+    return hist, scores
+
+
+def make_report(results_dir: str | Path, out_dir: str | Path, filters: dict[str, Any] | None = None,
+                plots: bool = True) -> tuple[Analysis, Path]:
+    """Read `results_dir/runs/*`, write the report folder; returns the analysis and the report.md path."""
+    from .document import document, write_document  # late: keeps the import graph one-way
+
+    loaded = load_runs(results_dir)
+    runs = keep(loaded.runs, filters or {})
+    if measured(runs).empty:
+        counts = ", ".join(f"{n} {s}" for s, n in runs["status"].value_counts().items()) or "none after the filter"
+        active = {k: v for k, v in (filters or {}).items() if v is not None}
+        raise ReportError(f"no completed run with a test accuracy under {str(loaded.runs_dir)!r} "
+                          f"({counts}{'; filter ' + str(active) if active else ''})")
+    hist, scores = per_run_tables(runs, loaded.runs_dir) if plots else (pd.DataFrame(), pd.DataFrame())
+    a = analyse(runs, hist, scores, plots)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / "runs.csv", runs.to_csv(index=False))
+    write_text(out / "summary.csv", a.summary.to_csv(index=False))
+    write_text(out / "effects.csv", a.effects.to_csv(index=False))
+    from .render import md_table
+    write_text(out / "summary.md", md_table(summary_words(a.summary)) + "\n")
+    write_text(out / "effects.md", md_table(effects_words(a.effects)) + "\n")
+    for name, fig in a.figures.items():
+        if fig is not None:
+            fig.savefig(out / name, dpi=100, bbox_inches="tight")
+            plt.close(fig)
+    return a, write_document(document(a, Path(results_dir)), out)

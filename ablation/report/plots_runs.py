@@ -1,0 +1,126 @@
+"""Plots from the runs table: accuracy by head × depth, the pair-order control, head × loss convention.
+
+Each function takes measured runs (one context) and returns a matplotlib Figure, or None with nothing to show.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from .labels import in_words, levels, value_name  # noqa: E402
+from .select import BASELINE, where  # noqa: E402
+from .stats import mean_ci  # noqa: E402
+from .verdicts import CEILING  # noqa: E402
+
+sns.set_theme(style="whitegrid", context="notebook")
+CHANCE_KW = {"color": "black", "linestyle": "--", "linewidth": 1.2}
+
+
+def t_interval(x: pd.Series) -> tuple[float, float]:
+    """seaborn errorbar callable: the 95 % t interval over seeds (the one in the tables)."""
+    ci = mean_ci(x)
+    return (ci.lo, ci.hi) if ci.n > 1 else (ci.mean, ci.mean)
+
+
+def _order(df: pd.DataFrame, factor: str) -> list[str]:
+    return [value_name(factor, v) for v in levels(df[factor], factor)]
+
+
+def seeds_text(n: pd.Series) -> str:
+    return f"{n.min()} seeds" if n.min() == n.max() else f"{n.min()}–{n.max()} seeds"
+
+
+def chance_line(ax: plt.Axes, label: bool = True) -> None:
+    ax.axhline(50, **CHANCE_KW, label="chance (50 %)" if label else None)
+
+
+def accuracy_by_head(df: pd.DataFrame) -> plt.Figure | None:
+    """Plot 1: test accuracy by head × hidden layers, faceted by encoder and loss sign convention."""
+    d = where(df, loss="contrastive", pair_order="random")
+    if d.empty:
+        return None
+    w = in_words(d, ["head", "depth", "encoder", "convention"]).assign(acc=100 * d["test_acc"])
+    w["panel"] = w["encoder"] + " · " + w["convention"]
+    panels = [f"{e} · {c}" for c in _order(d, "convention") for e in _order(d, "encoder") if (w["panel"] == f"{e} · {c}").any()]
+    kw = dict(x="head", y="acc", hue="depth", order=_order(d, "head"), hue_order=_order(d, "depth"))
+    g = sns.catplot(w, kind="bar", col="panel", col_order=panels, col_wrap=min(len(panels), 2), errorbar=t_interval,
+                    capsize=0.15, alpha=0.8, height=3.6, aspect=1.35, **kw)
+    g.map_dataframe(sns.stripplot, dodge=True, palette="dark:black", size=3.5, legend=False, **kw)
+    for ax in g.axes.flat:
+        chance_line(ax, label=ax is g.axes.flat[0])
+        ax.set_ylim(0, 102)
+        ax.tick_params(axis="x", labelrotation=12, labelbottom=True)
+    g.set_titles("{col_name}")
+    g.set_axis_labels("", "test accuracy (%)")
+    g.legend.set_title("hidden layers after the merge:")
+    g.axes.flat[0].legend(loc="lower left", fontsize=8)
+    n = d.groupby(["head", "depth", "encoder", "convention"]).size()
+    g.figure.suptitle("Test accuracy by head and hidden layers (contrastive loss, random pair order)\n"
+                      f"bars: mean over {seeds_text(n)}, whiskers: 95 % CI, dots: single seeds", y=1.0)
+    g.figure.tight_layout()
+    sns.move_legend(g, "upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(kw["hue_order"]), frameon=False)
+    return g.figure
+
+
+def pair_order_control(df: pd.DataFrame) -> plt.Figure | None:
+    """Plot 5: subtract without a hidden layer, random vs sorted pairs, scored in each order and in both."""
+    d = where(df, **{k: v for k, v in BASELINE.items() if k != "pair_order"}, head="subtract")
+    if d["pair_order"].nunique() < 2:
+        d = where(df, head="subtract", depth=0)
+    if d.empty:
+        return None
+    scored = {"test_acc": "pairs as built", "test_acc_swapped": "inputs swapped", "test_acc_both_orders": "both orders"}
+    long = d.melt(id_vars=["pair_order", "run_id"], value_vars=list(scored), var_name="scored", value_name="acc")
+    long = in_words(long, ["pair_order"]).assign(acc=lambda x: 100 * x["acc"], scored=lambda x: x["scored"].map(scored))
+    fig, ax = plt.subplots(figsize=(11, 4.8))
+    kw = dict(x="pair_order", y="acc", hue="scored", order=_order(d, "pair_order"), hue_order=list(scored.values()))
+    sns.barplot(long, ax=ax, errorbar=t_interval, capsize=0.12, alpha=0.85, **kw)
+    sns.stripplot(long, ax=ax, dodge=True, palette="dark:black", size=3.5, legend=False, **kw)
+    chance_line(ax)
+    ax.axhline(100 * CEILING, color="firebrick", linestyle=":", linewidth=1.4,
+               label="75 %: most an antisymmetric head can score over both orders")
+    ax.set(ylim=(0, 102), xlabel="order of the two digits in each training and test pair", ylabel="test accuracy (%)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="test pairs scored with")
+    ax.set_title("The control: the same subtract head (no hidden layer) on pairs in random vs fixed order\n"
+                 f"bars: mean over {seeds_text(d.groupby('pair_order').size())}, whiskers: 95 % CI, dots: single seeds")
+    fig.tight_layout()
+    return fig
+
+
+def convention_grid(df: pd.DataFrame, skipped: pd.DataFrame | None = None) -> plt.Figure | None:
+    """Plot 6: mean test accuracy of each head under each loss and sign convention (no hidden layer)."""
+    d = where(df, depth=0, encoder="mlp", pair_order="random")
+    if d.empty:
+        return None
+    d = in_words(d, ["head", "loss", "convention"]).assign(column=lambda x: x["loss"] + "\n" + x["convention"])
+    g = d.groupby(["head", "column"])["test_acc"]
+    cols = [f"{value_name('loss', lo)}\n{value_name('convention', c)}" for lo in levels(df["loss"], "loss")
+            for c in levels(df["convention"], "convention")]
+    mean = (g.mean().unstack() * 100).reindex(index=_order(df, "head"), columns=cols).dropna(how="all", axis=1)
+    text = g.agg(lambda s: f"{100 * s.mean():.1f} %\n±{100 * mean_ci(s).half:.1f}" if len(s) > 1
+                 else f"{100 * s.mean():.1f} %\n(1 seed)").unstack()
+    if skipped is not None and len(skipped):
+        s = in_words(where(skipped, depth=0), ["head", "loss", "convention"]).astype({"loss": str, "convention": str})
+        for h, c in zip(s["head"], s["loss"] + "\n" + s["convention"]):
+            if h in mean.index and c in mean.columns and pd.isna(mean.loc[h, c]):
+                text.loc[h, c] = "does not apply"
+    text = text.reindex_like(mean).fillna("not run")
+    fig, ax = plt.subplots(figsize=(2.3 * mean.shape[1] + 2.5, 0.9 * mean.shape[0] + 1.8))
+    sns.heatmap(mean, annot=text.to_numpy(), fmt="", cmap="RdYlGn", vmin=40, vmax=100, linewidths=1,
+                cbar_kws={"label": "mean test accuracy (%)"}, ax=ax, annot_kws={"fontsize": 10})
+    for (i, j), v in np.ndenumerate(mean.to_numpy()):
+        if np.isnan(v):
+            ax.text(j + 0.5, i + 0.5, text.iat[i, j], ha="center", va="center", fontsize=9, color="grey")
+    ax.grid(False)
+    ax.set(xlabel="loss and sign convention", ylabel="")
+    ax.set_title("Head × loss sign convention (no hidden layer, MLP encoder, random pair order)\n"
+                 "cell: mean test accuracy ± half-width of the 95 % CI over seeds; 50 % is chance")
+    ax.tick_params(axis="y", rotation=0)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,156 @@
+"""Plots from per-run files: learning curves, score distributions and the swap plot, one panel per head.
+
+Inputs are long tables already joined with the runs' factors (see `select_runs`); outputs are Figures.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from .labels import levels, value_name  # noqa: E402
+from .plots_runs import seeds_text, chance_line, t_interval  # noqa: E402
+from .select import BASELINE, where  # noqa: E402
+
+SEEDS_PER_PANEL = 3  # score plots pool at most this many seeds per panel (the lowest), to stay fast and legible
+SWAP_POINTS = 800  # points drawn per swap-plot panel
+PAIR_COLORS = {"same digit": "#1b9e77", "different digits": "#d95f02"}
+CONTROL = "smaller digit first (control)"
+
+
+def panel_name(head: str, depth: int, pair_order: str = "random") -> str:
+    name = f"{value_name('head', head)}\n{value_name('depth', depth)}"
+    return name + (f", {value_name('pair_order', pair_order)}" if pair_order != "random" else "")
+
+
+def select_runs(df: pd.DataFrame, seeds: int | None = SEEDS_PER_PANEL, control: bool = True) -> pd.DataFrame:
+    """The runs the per-head panels show: each head × depth at the Keras baseline (+ the pair-order control)."""
+    keep = where(df, **{k: v for k, v in BASELINE.items() if k != "depth"})
+    if control:
+        ctl = where(df, **{k: v for k, v in BASELINE.items() if k != "pair_order"}, head="subtract", pair_order="sorted")
+        keep = pd.concat([keep, ctl])
+    keep = keep.sort_values("seed", kind="stable")
+    if seeds is not None:
+        keep = keep.groupby(["head", "depth", "pair_order"], observed=True).head(seeds)
+    keep = keep.assign(panel=[panel_name(h, d, o) for h, d, o in zip(keep["head"], keep["depth"], keep["pair_order"])])
+    return keep[["run_id", "head", "depth", "pair_order", "seed", "head_bias", "panel", "test_auc", "score_std"]]
+
+
+def panel_order(runs: pd.DataFrame) -> list[str]:
+    """Heads in reading order, then depth, the control last."""
+    keys = runs[["head", "depth", "pair_order", "panel"]].drop_duplicates()
+    rank = {h: i for i, h in enumerate(levels(keys["head"], "head"))}
+    keys = keys.assign(r=keys["head"].map(rank)).sort_values(["pair_order", "r", "depth"])
+    return list(keys["panel"])
+
+
+def learning_curves(hist: pd.DataFrame) -> plt.Figure | None:
+    """Plot 2: training and test accuracy per epoch, per head (mean over seeds, 95 % CI band)."""
+    if hist.empty or "test_acc" not in hist:
+        return None
+    long = hist.melt(id_vars=["panel", "epoch", "run_id"], value_vars=["train_acc", "test_acc"], var_name="split",
+                     value_name="acc")
+    long["split"] = long["split"].map({"train_acc": "training pairs (running, with dropout)", "test_acc": "test pairs"})
+    long["acc"] *= 100
+    panels = panel_order(hist)
+    g = sns.relplot(long, kind="line", x="epoch", y="acc", hue="split", col="panel", col_order=panels,
+                    col_wrap=min(3, len(panels)), errorbar=t_interval, height=3.0, aspect=1.3, facet_kws={"sharex": False})
+    for ax in g.axes.flat:
+        chance_line(ax, label=False)
+        ax.set_ylim(30, 101)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    g.set_titles("{col_name}")
+    g.set_axis_labels("epoch", "accuracy (%)")
+    g.legend.set_title("accuracy on:")
+    sns.move_legend(g, "upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False)
+    n = hist.groupby("panel")["run_id"].nunique()
+    g.figure.suptitle("Learning curves per head (MLP encoder, contrastive loss, same → low score)\n"
+                      f"line: mean over {seeds_text(n)}, band: 95 % CI; dashed: chance", y=1.0)
+    g.figure.tight_layout()
+    return g.figure
+
+
+def _grid(n: int, width: float = 4.2, height: float = 3.4) -> tuple[plt.Figure, list[plt.Axes]]:
+    cols = min(3, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    flat = list(axes.flat)
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat
+
+
+def _pairs(scores: pd.DataFrame) -> pd.DataFrame:
+    return scores.assign(pair=np.where(scores["label"] > 0.5, "same digit", "different digits"))
+
+
+def score_distributions(scores: pd.DataFrame) -> plt.Figure | None:
+    """Plot 3: how the scores of same and different pairs are distributed, per head (x range fitted per panel)."""
+    if scores.empty:
+        return None
+    s = _pairs(scores)
+    panels = panel_order(s)
+    fig, axes = _grid(len(panels))
+    for ax, name in zip(axes, panels):
+        p = s[s["panel"] == name]
+        sns.histplot(p, x="s_ab", hue="pair", hue_order=list(PAIR_COLORS), palette=PAIR_COLORS, stat="density",
+                     common_norm=False, bins=40, element="step", alpha=0.35, ax=ax, legend=ax is axes[0])
+        ax.axvline(0.5, color="black", linestyle="--", linewidth=1, label="decision threshold 0.5")
+        lo, hi = p["s_ab"].min(), p["s_ab"].max()
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("Euclidean distance d(a, b)" if p["head"].iloc[0] == "distance" else "sigmoid output s(a, b)")
+        ax.set_ylabel("density")
+        auc = p.groupby("run_id")["test_auc"].first().mean()
+        ax.text(0.02, 0.97, f"scores from {lo:.3g} to {hi:.3g}\nROC AUC {auc:.2f}", transform=ax.transAxes,
+                va="top", fontsize=8, bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
+    if axes[0].get_legend():
+        sns.move_legend(axes[0], "upper right", fontsize=8, title=None)
+    n = s.groupby("panel")["run_id"].nunique()
+    fig.suptitle("Scores of same-digit vs different-digit test pairs, per head (low = same; dashed: threshold 0.5)\n"
+                 f"pooled over {seeds_text(n)}; where the two colours overlap, the score cannot tell the pairs apart")
+    fig.tight_layout()
+    return fig
+
+
+def _antisym_curve(c: float, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """s(b,a) as a function of s(a,b) when z(b,a) = 2c − z(a,b): the line every antisymmetric pair lies on."""
+    s = np.linspace(max(lo, 1e-6), min(hi, 1 - 1e-6), 200)
+    return s, 1 / (1 + np.exp(-(2 * c - np.log(s / (1 - s)))))
+
+
+def swap_plot(scores: pd.DataFrame) -> plt.Figure | None:
+    """Plot 4: s(a,b) against s(b,a), one seed per head: the diagonal of symmetric heads vs subtract's antisymmetric line."""
+    if scores.empty:
+        return None
+    s = _pairs(scores)
+    first = s.sort_values("seed", kind="stable").groupby("panel")["run_id"].first()
+    panels = panel_order(s)
+    fig, axes = _grid(len(panels), 4.0, 4.0)
+    for ax, name in zip(axes, panels):
+        p = s[s["run_id"] == first[name]]
+        p = p.sample(min(len(p), SWAP_POINTS), random_state=0)
+        sns.scatterplot(p, x="s_ab", y="s_ba", hue="pair", hue_order=list(PAIR_COLORS), palette=PAIR_COLORS, s=10,
+                        alpha=0.6, linewidth=0, ax=ax, legend=ax is axes[0])
+        lo, hi = min(p["s_ab"].min(), p["s_ba"].min()), max(p["s_ab"].max(), p["s_ba"].max())
+        pad = 0.05 * (hi - lo or 1)
+        lo, hi = lo - pad, hi + pad
+        ax.plot([lo, hi], [lo, hi], color="grey", linestyle="--", linewidth=1, label="s(b,a) = s(a,b): symmetric")
+        row = p.iloc[0]
+        if row["head"] == "subtract" and row["depth"] == 0 and pd.notna(row["head_bias"]):
+            x, y = _antisym_curve(float(row["head_bias"]), lo, hi)
+            ax.plot(x, y, color="firebrick", linewidth=1.2, label="z(b,a) = 2c − z(a,b): antisymmetric")
+        ax.set(xlim=(lo, hi), ylim=(lo, hi), aspect="equal", xlabel="score, pair as built: s(a, b)",
+               ylabel="score, inputs swapped: s(b, a)")
+        ax.set_title(f"{name} (seed {int(row['seed'])})", fontsize=10)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle("Does the answer depend on the input order? Each dot is one test pair scored both ways\n"
+                 "symmetric heads lie on the dashed diagonal; subtract without a hidden layer on the red line "
+                 "(axes zoomed to each head's range)")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,137 @@
+"""Synthetic run folders in the exact format of ablation/sweep.py, for report tests and the speed benchmark.
+
+Scores follow the mechanism of DESIGN §2 (symmetric heads separate the pairs; subtract without a hidden layer
+is antisymmetric and collapsed on random-order pairs); the metrics are computed from those scores with the
+real `ablation.diagnostics.diagnose`, so a fake run is internally consistent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ablation.diagnostics import diagnose
+
+BASE = {"head": "distance", "depth": 0, "encoder": "mlp", "loss": "contrastive", "convention": "distance",
+        "pair_order": "random", "data": "mnist5k", "seed": 0, "epochs": 20}
+
+
+def fake_id(factors: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(factors, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def fake_scores(f: dict[str, Any], n: int = 200, rng: np.random.Generator | None = None) -> pd.DataFrame:
+    """Test-pair scores in both orders that behave as DESIGN §2 predicts for the run's factors."""
+    rng = rng or np.random.default_rng(f["seed"])
+    label = np.tile([1, 0], n // 2)
+    same = label == 1
+    sign = 1.0 if f["convention"] == "similarity" else -1.0  # high score means "same" under similarity
+    if f["head"] == "distance":
+        works = f["convention"] == "distance"
+        d = np.where(same, rng.gamma(2, 0.1, n), rng.normal(1.1, 0.25, n).clip(0.05)) if works else rng.gamma(2, 0.3, n)
+        return pd.DataFrame({"a": np.arange(n), "b": np.arange(n) + n, "label": label, "s_ab": d, "s_ba": d,
+                             "z_ab": np.nan, "z_ba": np.nan})
+    c = sign * rng.uniform(0.005, 0.02) if f["head"] == "subtract" and f["depth"] == 0 else rng.normal(0, 0.5)
+    if f["head"] == "subtract" and f["depth"] == 0:
+        informative = 4.0 if f["pair_order"] == "sorted" else 0.0  # the control learns, random order collapses
+        u = rng.normal(0, 0.08, n) + informative * sign * np.where(same, 1, -1) * rng.uniform(0.3, 1, n)
+        z_ab = c + u
+        z_ba = 2 * c - z_ab  # exactly antisymmetric
+    else:
+        z_ab = c + 5 * sign * np.where(same, 1, -1) * rng.uniform(0.2, 1, n) + rng.normal(0, 0.5, n)
+        z_ba = z_ab.copy() if f["head"] != "subtract" else z_ab + rng.normal(0, 0.3, n)
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    return pd.DataFrame({"a": np.arange(n), "b": np.arange(n) + n, "label": label, "s_ab": sig(z_ab), "s_ba": sig(z_ba),
+                         "z_ab": z_ab, "z_ba": z_ba, "_c": c})
+
+
+def fake_metrics(f: dict[str, Any], scores: pd.DataFrame) -> dict[str, Any]:
+    c = float(scores["_c"].iloc[0]) if "_c" in scores and f["depth"] == 0 else None
+    z = scores["z_ab"].to_numpy() if scores["z_ab"].notna().all() else None
+    m = diagnose(scores["s_ab"].to_numpy(), scores["s_ba"].to_numpy(), scores["label"].to_numpy(), f["convention"],
+                 z_ab=z, z_ba=None if z is None else scores["z_ba"].to_numpy(), bias=c)
+    return {**m, "train_acc": min(1.0, m["test_acc"] + 0.04), "final_loss": 0.1, "epochs_run": f["epochs"],
+            "n_train_pairs": 4 * len(scores), "n_test_pairs": len(scores), "n_params": 133633,
+            "neg_smaller_first": 1.0 if f["pair_order"] == "sorted" else 0.5 + 0.005 * (f["seed"] % 3 - 1),
+            "wall_time_s": 5.0}
+
+
+def write_run(runs_dir: Path, status: str = "completed", metrics: dict | None = None, scores: bool = True,
+              history: bool = True, n: int = 200, **factors: Any) -> Path:
+    """One run folder; `metrics` overrides the computed metrics (e.g. to plant a contradicting run)."""
+    f = {**BASE, **factors}
+    rid = fake_id({**f, "_status": status}) if status != "completed" else fake_id(f)
+    folder = runs_dir / rid
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.yaml").write_text(f"head:\n  _target_: ablation.heads.{f['head'].capitalize()}\ndepth: {f['depth']}\n"
+                                        f"seed: {f['seed']}\n")
+    rec: dict[str, Any] = {"run_id": rid, "status": status, "factors": f, "overrides": [], "versions": {},
+                           "finished_at": "2026-01-01T00:00:00+0000"}
+    if status == "completed":
+        s = fake_scores(f, n)
+        rec["metrics"] = {**fake_metrics(f, s), **(metrics or {})}
+        rec["error"] = None
+        if scores:
+            s.drop(columns="_c", errors="ignore").to_csv(folder / "scores.csv.gz", index=False)
+        if history:
+            ep = np.arange(1, f["epochs"] + 1)
+            final = rec["metrics"]["test_acc"]
+            grow = 0.5 + (final - 0.5) * (1 - np.exp(-ep / 3))
+            pd.DataFrame({"epoch": ep, "loss": 1 / ep, "train_acc": np.minimum(grow + 0.03, 1), "test_acc": grow,
+                          "test_score_std": 0.1, "seconds": 0.3}).to_csv(folder / "history.csv", index=False)
+    elif status == "skipped":
+        rec["reason"] = "does not apply"
+    else:
+        rec["error"] = "RuntimeError: boom"
+        (folder / "error.txt").write_text("Traceback ...\nRuntimeError: boom\n")
+    (folder / "metrics.json").write_text(json.dumps(rec))
+    return folder
+
+
+SEED_QUESTION = (  # the cells of conf/experiment/seed_question.yaml
+    [{"head": h, "depth": d} for h in ("distance", "subtract", "absdiff") for d in (0, 1)]
+    + [{"head": h, "convention": "similarity"} for h in ("distance", "subtract", "absdiff")]
+    + [{"head": "subtract", "pair_order": "sorted"}]
+    + [{"head": h, "encoder": "cnn"} for h in ("distance", "subtract", "absdiff")]
+    + [{"head": h, "loss": "bce", "convention": c} for h in ("subtract", "absdiff") for c in ("distance", "similarity")]
+)
+
+
+def skipped(f: dict[str, Any]) -> bool:
+    return f.get("head") == "distance" and (f.get("depth", 0) > 0 or f.get("loss") == "bce")
+
+
+def write_study(results: Path, cells: list[dict] = SEED_QUESTION, seeds: int = 3, n: int = 200) -> list[Path]:
+    """Every cell × seed as a run folder (weightless-head cells that make no sense as skipped runs)."""
+    runs_dir = results / "runs"
+    return [write_run(runs_dir, "skipped" if skipped(c) else "completed", n=n, seed=s, **c)
+            for c in cells for s in range(seeds)]
+
+
+def full_grid() -> list[dict]:
+    keys = ("head", "depth", "encoder", "loss", "convention", "pair_order")
+    values = (("distance", "subtract", "absdiff", "sqdiff"), (0, 1, 2), ("mlp", "cnn"), ("contrastive", "bce"),
+              ("distance", "similarity"), ("random", "sorted"))
+    return [dict(zip(keys, v)) for v in itertools.product(*values)]
+
+
+def write_broken(runs_dir: Path, k: int = 0) -> list[Path]:
+    """One of each kind of run the report must list without crashing: partial, corrupt, failed, diverged."""
+    out = []
+    partial = runs_dir / f"partial{k:06d}"
+    partial.mkdir(parents=True, exist_ok=True)
+    (partial / "config.yaml").write_text("head:\n  _target_: ablation.heads.AbsDiff\ndepth: 1\nseed: 0\n")
+    out.append(partial)
+    corrupt = runs_dir / f"corrupt{k:06d}"
+    corrupt.mkdir(parents=True, exist_ok=True)
+    (corrupt / "metrics.json").write_text('{"status": "completed", "factors": {"head": ')  # truncated write
+    out.append(corrupt)
+    out.append(write_run(runs_dir, "failed", head="subtract", seed=100 + k))
+    out.append(write_run(runs_dir, "diverged", head="absdiff", seed=100 + k))
+    return out
