@@ -44,7 +44,7 @@ def terminal_summary(a: Analysis, report: str) -> str:
 def main(cfg: DictConfig) -> None:
     pd.set_option("display.width", 200)
     filters = OmegaConf.to_container(cfg.where, resolve=True)
-    a, path = make_report(cfg.results_dir, cfg.out_dir, filters, plots=cfg.plots)
+    a, path = make_report(cfg.results_dir, cfg.out_dir, filters, plots=cfg.plots, workers=cfg.workers)
     print(terminal_summary(a, str(path)))
 
 

@@ -6,18 +6,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
+from typing import Callable
+
 import pandas as pd
 
 from ablation.store import write_text
 
 from . import plots_runs, plots_scores
+from .plotkit import save
 from .answer import answers
 from .claims import check_claims
 from .load import ReportError, load_runs, read_per_run
 from .select import apply_filter, context, in_context, measured, where
 from .tables import effects_words, factor_effects, summary, summary_words
 from .verdicts import Claim
+
+Job = tuple[Callable[..., Any], ...] | None  # a plot function and its arguments
 
 FIGURES = {  # file → what it shows (the caption; conclusions are in the text, from the numbers)
     "accuracy_by_head.png": "Test accuracy of each head with and without a hidden layer after the merge, per encoder and "
@@ -41,7 +47,7 @@ class Analysis:
     effects: pd.DataFrame
     claims: list[Claim]
     answers: list[str]
-    figures: dict[str, plt.Figure | None] = field(default_factory=dict)
+    figures: dict[str, Job] = field(default_factory=dict)  # file → how to draw it (None: nothing to show)
 
 
 def keep(runs: pd.DataFrame, filters: dict[str, Any]) -> pd.DataFrame:
@@ -56,15 +62,34 @@ def analyse(runs: pd.DataFrame, histories: pd.DataFrame, scores: pd.DataFrame, p
     a = Analysis(runs, ctx, summary(runs), factor_effects(df), check_claims(df, ctx), answers(df, ctx))
     if plots:
         skipped = where(runs[runs["status"] == "skipped"], **ctx)
-        a.figures = {
-            "accuracy_by_head.png": plots_runs.accuracy_by_head(df),
-            "learning_curves.png": plots_scores.learning_curves(histories),
-            "score_distributions.png": plots_scores.score_distributions(scores),
-            "swap_plot.png": plots_scores.swap_plot(scores),
-            "pair_order_control.png": plots_runs.pair_order_control(df),
-            "head_by_convention.png": plots_runs.convention_grid(df, skipped),
+        jobs = {
+            "accuracy_by_head.png": (plots_runs.accuracy_by_head, df),
+            "learning_curves.png": (plots_scores.learning_curves, histories),
+            "score_distributions.png": (plots_scores.score_distributions, scores),
+            "swap_plot.png": (plots_scores.swap_plot, scores),
+            "pair_order_control.png": (plots_runs.pair_order_control, df),
+            "head_by_convention.png": (plots_runs.convention_grid, df, skipped),
         }
+        a.figures = {name: job if not job[1].empty else None for name, job in jobs.items()}
     return a
+
+
+def draw(job: Job, path: Path) -> bool:
+    """Draw one figure and save it; False if there was nothing to show."""
+    fig = job[0](*job[1:]) if job is not None else None
+    if fig is None:
+        return False
+    save(fig, path)
+    return True
+
+
+def draw_all(figures: dict[str, Job], out: Path, workers: int) -> dict[str, bool]:
+    """Draw the figures, in `workers` forked processes when there are several: drawing is most of the run time."""
+    if workers <= 1 or "fork" not in mp.get_all_start_methods():
+        return {name: draw(job, out / name) for name, job in figures.items()}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as ex:
+        futures = {name: ex.submit(draw, job, out / name) for name, job in figures.items()}
+        return {name: f.result() for name, f in futures.items()}
 
 
 def per_run_tables(runs: pd.DataFrame, runs_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -81,7 +106,7 @@ def per_run_tables(runs: pd.DataFrame, runs_dir: Path) -> tuple[pd.DataFrame, pd
 
 
 def make_report(results_dir: str | Path, out_dir: str | Path, filters: dict[str, Any] | None = None,
-                plots: bool = True) -> tuple[Analysis, Path]:
+                plots: bool = True, workers: int = 1) -> tuple[Analysis, Path]:
     """Read `results_dir/runs/*`, write the report folder; returns the analysis and the report.md path."""
     from .document import document, write_document  # late: keeps the import graph one-way
 
@@ -102,8 +127,5 @@ def make_report(results_dir: str | Path, out_dir: str | Path, filters: dict[str,
     from .render import md_table
     write_text(out / "summary.md", md_table(summary_words(a.summary)) + "\n")
     write_text(out / "effects.md", md_table(effects_words(a.effects)) + "\n")
-    for name, fig in a.figures.items():
-        if fig is not None:
-            fig.savefig(out / name, dpi=100, bbox_inches="tight")
-            plt.close(fig)
-    return a, write_document(document(a, Path(results_dir)), out)
+    drawn = draw_all(a.figures, out, workers)
+    return a, write_document(document(a, Path(results_dir), drawn), out)

@@ -82,15 +82,18 @@ def problem_table(runs: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def document(a: Analysis, results_dir: Path) -> list[Block]:
+def document(a: Analysis, results_dir: Path, drawn: dict[str, bool] | None = None) -> list[Block]:
+    """The whole report; `drawn` says which figure files exist (none if not given)."""
+    drawn = drawn or {}
     blocks: list[Block] = [Heading(1, TITLE), Para(provenance(a, results_dir)), Heading(2, "In short"), Para(in_short(a)),
                            Heading(2, "Why subtract + a single dense layer fails"),
                            Para("Each claim of DESIGN §2 as a prediction, then checked against the runs."),
                            *claim_blocks(a), Heading(2, "The asker's two proposals"), *(Para(t) for t in a.answers),
                            Heading(2, "Plots")]
-    for name, caption in FIGURES.items():
-        fig = a.figures.get(name)
-        blocks.append(Image(name, caption) if fig is not None else Para(f"*{name}: no runs to plot.*"))
+    if not a.figures:
+        blocks.append(Para("Plots were not drawn (`plots=false`)."))
+    for name, caption in FIGURES.items() if a.figures else ():
+        blocks.append(Image(name, caption) if drawn.get(name) else Para(f"*{name}: no runs to plot.*"))
     blocks += [Heading(2, "Test accuracy per setting"),
                Para("Mean over seeds with its 95 % confidence interval (Student's t, n − 1 degrees of freedom); "
                     "'both input orders' scores every test pair as (a, b) and as (b, a). Also in `summary.csv`."),

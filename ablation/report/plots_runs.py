@@ -15,29 +15,12 @@ import seaborn as sns  # noqa: E402
 
 from .labels import in_words, levels, value_name  # noqa: E402
 from .select import BASELINE, where  # noqa: E402
+from .plotkit import chance_line, grid, seeds_text, t_interval  # noqa: E402
 from .stats import mean_ci  # noqa: E402
 from .verdicts import CEILING  # noqa: E402
 
-sns.set_theme(style="whitegrid", context="notebook")
-CHANCE_KW = {"color": "black", "linestyle": "--", "linewidth": 1.2}
-
-
-def t_interval(x: pd.Series) -> tuple[float, float]:
-    """seaborn errorbar callable: the 95 % t interval over seeds (the one in the tables)."""
-    ci = mean_ci(x)
-    return (ci.lo, ci.hi) if ci.n > 1 else (ci.mean, ci.mean)
-
-
 def _order(df: pd.DataFrame, factor: str) -> list[str]:
     return [value_name(factor, v) for v in levels(df[factor], factor)]
-
-
-def seeds_text(n: pd.Series) -> str:
-    return f"{n.min()} seeds" if n.min() == n.max() else f"{n.min()}–{n.max()} seeds"
-
-
-def chance_line(ax: plt.Axes, label: bool = True) -> None:
-    ax.axhline(50, **CHANCE_KW, label="chance (50 %)" if label else None)
 
 
 def accuracy_by_head(df: pd.DataFrame) -> plt.Figure | None:
@@ -49,23 +32,22 @@ def accuracy_by_head(df: pd.DataFrame) -> plt.Figure | None:
     w["panel"] = w["encoder"] + " · " + w["convention"]
     panels = [f"{e} · {c}" for c in _order(d, "convention") for e in _order(d, "encoder") if (w["panel"] == f"{e} · {c}").any()]
     kw = dict(x="head", y="acc", hue="depth", order=_order(d, "head"), hue_order=_order(d, "depth"))
-    g = sns.catplot(w, kind="bar", col="panel", col_order=panels, col_wrap=min(len(panels), 2), errorbar=t_interval,
-                    capsize=0.15, alpha=0.8, height=3.6, aspect=1.35, **kw)
-    g.map_dataframe(sns.stripplot, dodge=True, palette="dark:black", size=3.5, legend=False, **kw)
-    for ax in g.axes.flat:
-        chance_line(ax, label=ax is g.axes.flat[0])
-        ax.set_ylim(0, 102)
-        ax.tick_params(axis="x", labelrotation=12, labelbottom=True)
-    g.set_titles("{col_name}")
-    g.set_axis_labels("", "test accuracy (%)")
-    g.legend.set_title("hidden layers after the merge:")
-    g.axes.flat[0].legend(loc="lower left", fontsize=8)
+    fig, axes = grid(len(panels), 5.0, 3.8, cols=2, sharey=True)
+    for ax, name in zip(axes, panels):
+        p = w[w["panel"] == name]
+        sns.barplot(p, ax=ax, errorbar=t_interval, capsize=0.15, alpha=0.8, legend=ax is axes[0], **kw)
+        sns.stripplot(p, ax=ax, dodge=True, palette="dark:black", size=3.5, legend=False, **kw)
+        chance_line(ax, label=ax is axes[0])
+        ax.set(ylim=(0, 102), xlabel="", ylabel="test accuracy (%)", title=name)
+        ax.tick_params(axis="x", labelrotation=12)
+    handles, labels = axes[0].get_legend_handles_labels()
+    axes[0].get_legend().remove()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), frameon=False,
+               title="hidden layers after the merge (dashed: chance)")
     n = d.groupby(["head", "depth", "encoder", "convention"]).size()
-    g.figure.suptitle("Test accuracy by head and hidden layers (contrastive loss, random pair order)\n"
-                      f"bars: mean over {seeds_text(n)}, whiskers: 95 % CI, dots: single seeds", y=1.0)
-    g.figure.tight_layout()
-    sns.move_legend(g, "upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(kw["hue_order"]), frameon=False)
-    return g.figure
+    fig.suptitle("Test accuracy by head and hidden layers (contrastive loss, random pair order)\n"
+                 f"bars: mean over {seeds_text(n)}, whiskers: 95 % CI, dots: single seeds")
+    return fig
 
 
 def pair_order_control(df: pd.DataFrame) -> plt.Figure | None:
@@ -78,7 +60,7 @@ def pair_order_control(df: pd.DataFrame) -> plt.Figure | None:
     scored = {"test_acc": "pairs as built", "test_acc_swapped": "inputs swapped", "test_acc_both_orders": "both orders"}
     long = d.melt(id_vars=["pair_order", "run_id"], value_vars=list(scored), var_name="scored", value_name="acc")
     long = in_words(long, ["pair_order"]).assign(acc=lambda x: 100 * x["acc"], scored=lambda x: x["scored"].map(scored))
-    fig, ax = plt.subplots(figsize=(11, 4.8))
+    fig, ax = plt.subplots(figsize=(11, 4.8), layout="constrained")
     kw = dict(x="pair_order", y="acc", hue="scored", order=_order(d, "pair_order"), hue_order=list(scored.values()))
     sns.barplot(long, ax=ax, errorbar=t_interval, capsize=0.12, alpha=0.85, **kw)
     sns.stripplot(long, ax=ax, dodge=True, palette="dark:black", size=3.5, legend=False, **kw)
@@ -89,7 +71,6 @@ def pair_order_control(df: pd.DataFrame) -> plt.Figure | None:
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="test pairs scored with")
     ax.set_title("The control: the same subtract head (no hidden layer) on pairs in random vs fixed order\n"
                  f"bars: mean over {seeds_text(d.groupby('pair_order').size())}, whiskers: 95 % CI, dots: single seeds")
-    fig.tight_layout()
     return fig
 
 
@@ -111,7 +92,7 @@ def convention_grid(df: pd.DataFrame, skipped: pd.DataFrame | None = None) -> pl
             if h in mean.index and c in mean.columns and pd.isna(mean.loc[h, c]):
                 text.loc[h, c] = "does not apply"
     text = text.reindex_like(mean).fillna("not run")
-    fig, ax = plt.subplots(figsize=(2.3 * mean.shape[1] + 2.5, 0.9 * mean.shape[0] + 1.8))
+    fig, ax = plt.subplots(figsize=(2.3 * mean.shape[1] + 2.5, 0.9 * mean.shape[0] + 1.8), layout="constrained")
     sns.heatmap(mean, annot=text.to_numpy(), fmt="", cmap="RdYlGn", vmin=40, vmax=100, linewidths=1,
                 cbar_kws={"label": "mean test accuracy (%)"}, ax=ax, annot_kws={"fontsize": 10})
     for (i, j), v in np.ndenumerate(mean.to_numpy()):
@@ -122,5 +103,4 @@ def convention_grid(df: pd.DataFrame, skipped: pd.DataFrame | None = None) -> pl
     ax.set_title("Head × loss sign convention (no hidden layer, MLP encoder, random pair order)\n"
                  "cell: mean test accuracy ± half-width of the 95 % CI over seeds; 50 % is chance")
     ax.tick_params(axis="y", rotation=0)
-    fig.tight_layout()
     return fig

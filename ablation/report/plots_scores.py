@@ -12,11 +12,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from scipy import stats  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .labels import levels, value_name  # noqa: E402
-from .plots_runs import seeds_text, chance_line, t_interval  # noqa: E402
+from .plotkit import chance_line, grid, seeds_text  # noqa: E402
 from .select import BASELINE, where  # noqa: E402
+from .stats import LEVEL  # noqa: E402
 
 SEEDS_PER_PANEL = 3  # score plots pool at most this many seeds per panel (the lowest), to stay fast and legible
 SWAP_POINTS = 800  # points drawn per swap-plot panel
@@ -54,36 +56,28 @@ def learning_curves(hist: pd.DataFrame) -> plt.Figure | None:
     """Plot 2: training and test accuracy per epoch, per head (mean over seeds, 95 % CI band)."""
     if hist.empty or "test_acc" not in hist:
         return None
-    long = hist.melt(id_vars=["panel", "epoch", "run_id"], value_vars=["train_acc", "test_acc"], var_name="split",
-                     value_name="acc")
-    long["split"] = long["split"].map({"train_acc": "training pairs (running, with dropout)", "test_acc": "test pairs"})
-    long["acc"] *= 100
+    splits = {"train_acc": ("training pairs (running, with dropout)", "C0"), "test_acc": ("test pairs", "C1")}
+    long = hist.melt(id_vars=["panel", "epoch"], value_vars=list(splits), var_name="split", value_name="acc")
+    g = long.groupby(["panel", "split", "epoch"])["acc"].agg(["mean", "std", "count"]).reset_index()
+    half = stats.t.ppf((1 + LEVEL) / 2, np.maximum(g["count"] - 1, 1)) * g["std"].fillna(0) / np.sqrt(g["count"])
+    g["lo"], g["hi"] = 100 * (g["mean"] - half), 100 * (g["mean"] + half)
+    g["mean"] *= 100
     panels = panel_order(hist)
-    g = sns.relplot(long, kind="line", x="epoch", y="acc", hue="split", col="panel", col_order=panels,
-                    col_wrap=min(3, len(panels)), errorbar=t_interval, height=3.0, aspect=1.3, facet_kws={"sharex": False})
-    for ax in g.axes.flat:
+    fig, axes = grid(len(panels), 4.2, 3.0)
+    for ax, name in zip(axes, panels):
+        for split, (label, color) in splits.items():
+            p = g[(g["panel"] == name) & (g["split"] == split)]
+            ax.plot(p["epoch"], p["mean"], color=color, label=label)
+            ax.fill_between(p["epoch"], p["lo"], p["hi"], color=color, alpha=0.2, linewidth=0)
         chance_line(ax, label=False)
-        ax.set_ylim(30, 101)
+        ax.set(ylim=(30, 101), xlabel="epoch", ylabel="accuracy (%)")
+        ax.set_title(name, fontsize=10)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    g.set_titles("{col_name}")
-    g.set_axis_labels("epoch", "accuracy (%)")
-    g.legend.set_title("accuracy on:")
-    sns.move_legend(g, "upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False)
+    axes[0].legend(fontsize=8, loc="lower right", title="accuracy on:", title_fontsize=8)
     n = hist.groupby("panel")["run_id"].nunique()
-    g.figure.suptitle("Learning curves per head (MLP encoder, contrastive loss, same → low score)\n"
-                      f"line: mean over {seeds_text(n)}, band: 95 % CI; dashed: chance", y=1.0)
-    g.figure.tight_layout()
-    return g.figure
-
-
-def _grid(n: int, width: float = 4.2, height: float = 3.4) -> tuple[plt.Figure, list[plt.Axes]]:
-    cols = min(3, n)
-    rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
-    flat = list(axes.flat)
-    for ax in flat[n:]:
-        ax.set_visible(False)
-    return fig, flat
+    fig.suptitle("Learning curves per head (MLP encoder, contrastive loss, same → low score)\n"
+                 f"line: mean over {seeds_text(n)}, band: 95 % CI; dashed: chance")
+    return fig
 
 
 def _pairs(scores: pd.DataFrame) -> pd.DataFrame:
@@ -96,7 +90,7 @@ def score_distributions(scores: pd.DataFrame) -> plt.Figure | None:
         return None
     s = _pairs(scores)
     panels = panel_order(s)
-    fig, axes = _grid(len(panels))
+    fig, axes = grid(len(panels), 4.2, 3.4)
     for ax, name in zip(axes, panels):
         p = s[s["panel"] == name]
         sns.histplot(p, x="s_ab", hue="pair", hue_order=list(PAIR_COLORS), palette=PAIR_COLORS, stat="density",
@@ -114,7 +108,6 @@ def score_distributions(scores: pd.DataFrame) -> plt.Figure | None:
     n = s.groupby("panel")["run_id"].nunique()
     fig.suptitle("Scores of same-digit vs different-digit test pairs, per head (low = same; dashed: threshold 0.5)\n"
                  f"pooled over {seeds_text(n)}; where the two colours overlap, the score cannot tell the pairs apart")
-    fig.tight_layout()
     return fig
 
 
@@ -131,7 +124,7 @@ def swap_plot(scores: pd.DataFrame) -> plt.Figure | None:
     s = _pairs(scores)
     first = s.sort_values("seed", kind="stable").groupby("panel")["run_id"].first()
     panels = panel_order(s)
-    fig, axes = _grid(len(panels), 4.0, 4.0)
+    fig, axes = grid(len(panels), 4.0, 4.0)
     for ax, name in zip(axes, panels):
         p = s[s["run_id"] == first[name]]
         p = p.sample(min(len(p), SWAP_POINTS), random_state=0)
@@ -152,5 +145,4 @@ def swap_plot(scores: pd.DataFrame) -> plt.Figure | None:
     fig.suptitle("Does the answer depend on the input order? Each dot is one test pair scored both ways\n"
                  "symmetric heads lie on the dashed diagonal; subtract without a hidden layer on the red line "
                  "(axes zoomed to each head's range)")
-    fig.tight_layout()
     return fig
