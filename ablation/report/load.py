@@ -4,7 +4,6 @@ with a status that says what is wrong (interrupted, unreadable), and the report 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,22 +53,25 @@ def run_folders(results_dir: Path) -> list[Path]:
     return folders
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
-
-
 def factors_from_config(folder: Path) -> dict[str, Any]:
-    """Best-effort factors of a run without a readable record, from its config.yaml (class names in snake case)."""
+    """Best-effort factors of a run without a readable record, from its config.yaml (class names, lower case)."""
     try:
         cfg = yaml.safe_load((folder / "config.yaml").read_text())
-        cls = lambda group: _snake(str(cfg[group]["_target_"]).rsplit(".", 1)[-1])  # noqa: E731
-        return {
-            "head": cls("head"), "depth": cfg.get("depth"), "encoder": cls("encoder"), "loss": cls("loss"),
-            "convention": cfg["loss"].get("convention"), "pair_order": cfg["data"].get("pair_order"),
-            "data": cls("data"), "seed": cfg.get("seed"), "epochs": cfg["train"].get("epochs"),
-        }
-    except (OSError, ValueError, TypeError, KeyError, AttributeError, yaml.YAMLError):
+    except (OSError, yaml.YAMLError):
         return {}
+    if not isinstance(cfg, dict):
+        return {}
+
+    def get(*path: str) -> Any:
+        node: Any = cfg
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        return node
+
+    cls = lambda group: str(get(group, "_target_")).rsplit(".", 1)[-1].lower() if get(group, "_target_") else None  # noqa: E731
+    return {"head": cls("head"), "depth": get("depth"), "encoder": cls("encoder"), "loss": cls("loss"),
+            "convention": get("loss", "convention"), "pair_order": get("data", "pair_order"), "data": cls("data"),
+            "seed": get("seed"), "epochs": get("train", "epochs")}
 
 
 def read_run(folder: Path) -> dict[str, Any]:
