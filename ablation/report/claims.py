@@ -137,8 +137,9 @@ def claim_ceiling(df: pd.DataFrame, ctx: dict) -> Claim:
     forced = sub.apply(forced_fraction, axis=1)
     bad = sub[forced < 1 - 1e-9]
     c.checks.append(Check(what_f, CONTRADICTED if len(bad) else SUPPORTED,
-                          f"in {int((forced >= 1 - 1e-9).sum())} of {len(sub)} runs every pair of the class c's sign "
-                          f"disfavours is called the other class in at least one order (lowest fraction {pct(forced.min())})"
+                          f"in {int((forced >= 1 - 1e-9).sum())} of {len(sub)} runs, every test pair of the class the sign "
+                          f"of c works against is misclassified in at least one of its two orders (lowest fraction "
+                          f"{pct(forced.min())})"
                           + (f". Not forced: {', '.join(bad['run_id'])}" if len(bad) else "")))
     both = sub["test_acc_both_orders"]
     bad = sub[both > CEILING + CEILING_TOL]

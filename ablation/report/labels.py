@@ -75,7 +75,7 @@ def value_name(factor: str, value: object) -> str:
         d = int(value)  # type: ignore[arg-type]
         return "no hidden layer" if d == 0 else f"{d} hidden layer{'s' if d > 1 else ''}"
     if factor == "epochs":
-        return f"{value} epochs"
+        return f"{value} epoch{'' if str(value) == '1' else 's'}"
     return VALUE_NAMES.get(factor, {}).get(str(value), str(value))
 
 

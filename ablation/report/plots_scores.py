@@ -137,12 +137,12 @@ def swap_plot(scores: pd.DataFrame) -> plt.Figure | None:
         row = p.iloc[0]
         if row["head"] == "subtract" and row["depth"] == 0 and pd.notna(row["head_bias"]):
             x, y = _antisym_curve(float(row["head_bias"]), lo, hi)
-            ax.plot(x, y, color="firebrick", linewidth=1.2, label="z(b,a) = 2c − z(a,b): antisymmetric")
+            ax.plot(x, y, color="firebrick", linewidth=1.2, zorder=1, label="z(b,a) = 2c − z(a,b): antisymmetric")
         ax.set(xlim=(lo, hi), ylim=(lo, hi), aspect="equal", xlabel="score, pair as built: s(a, b)",
                ylabel="score, inputs swapped: s(b, a)")
-        ax.set_title(f"{name} (seed {int(row['seed'])})", fontsize=10)
+        ax.set_title(f"{name}\n(seed {int(row['seed'])})", fontsize=9)
         ax.legend(fontsize=7, loc="lower right")
-    fig.suptitle("Does the answer depend on the input order? Each dot is one test pair scored both ways\n"
-                 "symmetric heads lie on the dashed diagonal; subtract without a hidden layer on the red line "
-                 "(axes zoomed to each head's range)")
+    fig.suptitle("Does the answer depend on the input order? Each dot is one test pair scored both ways.\n"
+                 "Symmetric heads lie on the dashed diagonal; subtract without a hidden layer on the red line\n"
+                 "z(b,a) = 2c − z(a,b), drawn with the run's own output bias c (axes zoomed to each head's range)")
     return fig

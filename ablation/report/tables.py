@@ -51,8 +51,15 @@ def _levels_text(df: pd.DataFrame, factor: str) -> str:
     return "; ".join(f"{value_name(factor, lv)}: {pct(r['mean'])} (n={int(r['count'])})" for lv, r in means.iterrows())
 
 
+def _cells_text(df: pd.DataFrame, factor: str) -> str:
+    """Per head, the mean at each level: what an interaction is about."""
+    return "; ".join(f"{value_name('head', h)}: " + ", ".join(f"{value_name(factor, lv)} {pct(m)}" for lv, m in g.groupby(factor, observed=True)["test_acc"].mean().items())
+                     for h, g in df.groupby("head", observed=True))
+
+
 def _row(effect: str, factor: str, df: pd.DataFrame, where_: str, t: Test) -> dict:
-    return {"effect": effect, "factor": factor, "runs": len(df), "where": where_, "means": _levels_text(df, factor),
+    means = _cells_text(df, factor) if "interaction" in effect else _levels_text(df, factor)
+    return {"effect": effect, "factor": factor, "runs": len(df), "where": where_, "means": means,
             "test": t.name, "statistic": t.statistic, "df": t.df, "p": t.p, "effect_size": t.effect}
 
 
