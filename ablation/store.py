@@ -19,12 +19,18 @@ def run_dir(results_dir: str | Path, run_id: str) -> Path:
     return Path(results_dir) / "runs" / run_id
 
 
-def _atomic(path: Path, write: Callable[[str], None]) -> None:
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def atomic(path: Path, write: Callable[[str], None]) -> None:
+    """`write(tmp)` into a temporary file beside `path`, then rename it over `path` (all or nothing)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the result a normal file's mode
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -38,7 +44,7 @@ def write_text(path: Path, text: str) -> None:
             f.flush()
             os.fsync(f.fileno())
 
-    _atomic(path, w)
+    atomic(path, w)
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -47,7 +53,7 @@ def write_json(path: Path, obj: Any) -> None:
 
 def write_csv(path: Path, df: pd.DataFrame) -> None:
     compression = "gzip" if path.suffix == ".gz" else None
-    _atomic(path, lambda tmp: df.to_csv(tmp, index=False, compression=compression, float_format="%.7g"))
+    atomic(path, lambda tmp: df.to_csv(tmp, index=False, compression=compression, float_format="%.7g"))
 
 
 def read_metrics(folder: Path) -> dict[str, Any] | None:

@@ -6,12 +6,16 @@ per figure instead of three, which is most of the report's run time.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+
+from ablation.store import atomic  # noqa: E402
 
 from .stats import mean_ci  # noqa: E402
 
@@ -45,6 +49,6 @@ def grid(n: int, width: float, height: float, cols: int = 3, **kw) -> tuple[plt.
     return fig, flat[:n]
 
 
-def save(fig: plt.Figure, path) -> None:
-    fig.savefig(path, dpi=DPI)
+def save(fig: plt.Figure, path: str | Path) -> None:
+    atomic(Path(path), lambda tmp: fig.savefig(tmp, dpi=DPI, format="png"))
     plt.close(fig)
