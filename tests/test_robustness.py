@@ -104,11 +104,20 @@ def test_joblib_launcher_runs_the_grid_and_matches_the_basic_launcher(tmp_path):
     par = cli(*grid, "hydra/launcher=parallel", f"results_dir={tmp_path / 'par'}")
     assert par.returncode == 0, par.stderr
     assert "Joblib.Parallel" in par.stdout + par.stderr  # it really went through the joblib launcher
+    assert "oversubscribed" not in par.stdout  # the preset's 2 jobs x 1 thread fit 2 cores
     assert cli(*grid, f"results_dir={tmp_path / 'seq'}").returncode == 0
     a, b = records(tmp_path / "par"), records(tmp_path / "seq")
     assert len(a) == 2 and a.keys() == b.keys()
     for rid in a:
         assert dict(a[rid]["metrics"], wall_time_s=None) == dict(b[rid]["metrics"], wall_time_s=None)
+
+
+def test_parallel_jobs_with_more_threads_than_cores_are_warned_about(results):
+    cores = len(os.sched_getaffinity(0))
+    p = cli("-m", "head=subtract,absdiff", "hydra/launcher=parallel", f"threads={cores}", "dry_run=true",
+            f"results_dir={results}")
+    assert p.returncode == 0, p.stderr
+    assert f"2 parallel jobs x threads={cores} = {2 * cores} torch threads on {cores} CPU cores" in p.stdout
 
 
 def test_progress_file_counts_every_job(results):

@@ -9,6 +9,7 @@ whichever Hydra launcher is configured. At the end: a summary, and a non-zero ex
 
 import copy
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,18 @@ class SweepFailed(CompactHydraException):
 
 class InvalidSweep(CompactHydraException):
     """Some jobs of the grid have an invalid config; nothing was trained."""
+
+
+def oversubscribed(n_jobs: Any, threads: int, cores: int) -> Optional[str]:
+    """A warning when parallel jobs × torch threads exceed the cores: the threads then spin-wait on each other
+    (a 6-run grid with 2 jobs × 2 threads on 2 cores: 366 s; 2 jobs × 1 thread: 23 s; README, Performance)."""
+    if not isinstance(n_jobs, int) or n_jobs == 0:
+        return None
+    jobs = max(cores + 1 + n_jobs, 1) if n_jobs < 0 else n_jobs  # joblib: -1 = all cores, -2 = all but one
+    if jobs <= 1 or jobs * threads <= cores:
+        return None
+    return (f"warning: {jobs} parallel jobs x threads={threads} = {jobs * threads} torch threads on {cores} "
+            f"CPU cores; oversubscribed runs are many times slower: use threads=1 with the parallel launcher")
 
 
 @dataclass
@@ -136,6 +149,10 @@ class AblationSweeper(BasicSweeper):
         for j in jobs:
             if j.action != "train" or self.config.dry_run:
                 print(f"  {j.action:<9} {j.run_id}  {j.what}  {j.detail}", flush=True)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        warning = oversubscribed(self.config.hydra.launcher.get("n_jobs"), int(self.config.threads), cores)
+        if warning:
+            print(warning, flush=True)
         if self.config.dry_run:
             return []
 
