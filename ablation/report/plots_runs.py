@@ -38,8 +38,9 @@ def accuracy_by_head(df: pd.DataFrame) -> plt.Figure | None:
         sns.barplot(p, ax=ax, errorbar=t_interval, capsize=0.15, alpha=0.8, legend=ax is axes[0], **kw)
         sns.stripplot(p, ax=ax, dodge=True, palette="dark:black", size=3.5, legend=False, **kw)
         chance_line(ax, label=ax is axes[0])
+        shown = set(p["head"])
         for i, head in enumerate(kw["order"]):
-            if head not in set(p["head"]):
+            if head not in shown:
                 ax.text(i, 4, "not run", ha="center", color="grey", fontsize=9)
         ax.set(ylim=(0, 102), xlabel="", ylabel="test accuracy (%)", title=name)
         ax.tick_params(axis="x", labelrotation=12)
