@@ -85,13 +85,26 @@ def loop(model: nn.Module, opt, x, pairs, labels, gen, *, gather: str, stats: st
             correct += ((d.detach() < 0.5) == (y > 0.5)).sum()
 
 
-def bernoulli_dropout(model: nn.Module) -> nn.Module:
-    """The same model with torch's nn.Dropout (bernoulli_ masks) instead of encoders.Dropout."""
+class BoolMaskDropout(encoders.Dropout):
+    """encoders.Dropout as it was before: the same bits, compared into a bool mask that is then converted."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or not 0.0 < self.p < 1.0:
+            return super().forward(x)
+        k = x.numel()
+        bits = torch.empty((k + 1) // 2, dtype=torch.int64).random_(-(2**63), None)
+        keep = bits.view(torch.int32)[:k].view(x.shape) >= -(2**31) + round(self.p * 2**32)
+        return x * keep.to(x.dtype).div_(1.0 - self.p)
+
+
+def with_dropout(model: nn.Module, dropout: str) -> nn.Module:
+    """A copy of the model whose encoders.Dropout layers are torch's nn.Dropout ("bernoulli", bernoulli_
+    masks) or the bool-mask version ("bool"); "bits" keeps the framework's."""
     model = copy.deepcopy(model)
     for mod in model.modules():
         for name, child in mod.named_children():
-            if isinstance(child, encoders.Dropout):
-                setattr(mod, name, nn.Dropout(child.p))
+            if isinstance(child, encoders.Dropout) and dropout != "bits":
+                setattr(mod, name, nn.Dropout(child.p) if dropout == "bernoulli" else BoolMaskDropout(child.p))
     return model
 
 
@@ -108,7 +121,7 @@ def variants(encoder: str, ladder: bool) -> dict[str, Callable[[], Callable]]:
 
     def bare(gather="index_select", stats="epoch", optim="flat", dropout="bits"):
         def setup():
-            m = copy.deepcopy(base) if dropout == "bits" else bernoulli_dropout(base)
+            m = with_dropout(base, dropout)
             if optim == "flat":
                 opt = FlatRMSprop(m.parameters(), LR, RHO, EPS)
             else:
@@ -125,7 +138,8 @@ def variants(encoder: str, ladder: bool) -> dict[str, Callable[[], Callable]]:
         out["  + index_select gather"] = bare(**{**before, "gather": "index_select"})
         out["  + stats once per epoch"] = bare(**{**before, "gather": "index_select", "stats": "epoch"})
         out["  + flat RMSprop"] = bare(gather="index_select", stats="epoch", optim="flat", dropout="bernoulli")
-        out["  + 32-bit dropout masks"] = bare()  # = the bare loop
+        out["  + 32-bit dropout masks"] = bare(dropout="bool")
+        out["  + masks compared into floats"] = bare()  # = the bare loop
     return out
 
 
