@@ -43,6 +43,16 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
 
 
+def cpu() -> str:
+    """Model name and vector ISA from /proc/cpuinfo: the GEMM rate depends on both."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
+                platform.processor() or platform.machine())
+    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{name} ({isa})"
+
+
 def config(*overrides: str):
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         return compose("config", overrides=list(overrides))
@@ -235,8 +245,8 @@ def main() -> None:
     ap.add_argument("--sweep", action="store_true", help="also time the demo sweep (minutes)")
     args = ap.parse_args()
     torch.set_flush_denormal(True)
-    print(f"machine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"python {platform.python_version()}; load average at start: {load()}")
+    print(f"machine: {os.cpu_count()} CPUs, {cpu()}, torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()} "
+          f"kernels), python {platform.python_version()}; load average at start: {load()}")
     x, pairs, labels = mnist_sized()
     n = len(pairs)
     steps = -(-n // BS)
