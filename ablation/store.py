@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,18 +19,14 @@ def run_dir(results_dir: str | Path, run_id: str) -> Path:
     return Path(results_dir) / "runs" / run_id
 
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
-
 def atomic(path: Path, write: Callable[[str], None]) -> None:
     """`write(tmp)` into a temporary file beside `path`, then rename it over `path` (all or nothing)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = str(path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    # Created like any new file (mode 0666 less the umask), not mkstemp's private 0600.
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     try:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the result a normal file's mode
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -101,10 +101,8 @@ class BoolMaskDropout(encoders.Dropout):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or not 0.0 < self.p < 1.0:
             return super().forward(x)
-        k = x.numel()
-        bits = torch.empty((k + 1) // 2, dtype=torch.int64).random_(-(2**63), None)
-        keep = bits.view(torch.int32)[:k].view(x.shape) >= -(2**31) + round(self.p * 2**32)
-        return x * keep.to(x.dtype).div_(1.0 - self.p)
+        bits, threshold = self.bits(x.shape)
+        return x * (bits >= threshold).to(x.dtype).div_(1.0 - self.p)
 
 
 def with_dropout(model: nn.Module, dropout: str) -> nn.Module:
