@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -13,11 +11,11 @@ from hydra.errors import CompactHydraException
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from .contract import name_of, problems as contract_problems
 from .data import PAIR_ORDERS, DataError, IdxFolder
+from .identity import experiment_dict, resolved, run_id  # noqa: F401 - the sweep's and tests' entry points
 from .losses import CONVENTIONS
 
-# Keys that change where or how fast a run happens, not what it measures: left out of its identity.
-NON_IDENTITY = ("results_dir", "threads", "progress", "dry_run", "data.root", "data.download", "data.mirror")
 INITS = ("keras", "torch")
 
 
@@ -27,31 +25,8 @@ class ConfigError(CompactHydraException, ValueError):
     A CompactHydraException, so Hydra prints just the message (no traceback) and exits 1."""
 
 
-def resolved(cfg: DictConfig) -> dict[str, Any]:
-    """The resolved config without Hydra's own node (which only resolves inside a running job)."""
-    return OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True)
-
-
-def experiment_dict(cfg: DictConfig) -> dict[str, Any]:
-    """The resolved config minus the NON_IDENTITY keys."""
-    d = resolved(cfg)
-    for key in NON_IDENTITY:
-        *parents, leaf = key.split(".")
-        node = d
-        for p in parents:
-            node = node.get(p, {})
-        node.pop(leaf, None)
-    return d
-
-
-def run_id(cfg: DictConfig) -> str:
-    """Stable 12-hex-digit identity of what a run measures: same config → same folder → reused."""
-    blob = json.dumps(experiment_dict(cfg), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()[:12]
-
-
 def component_name(node: DictConfig) -> str:
-    return get_class(node._target_).name
+    return name_of(get_class(node._target_))
 
 
 def factors(cfg: DictConfig) -> dict[str, Any]:
@@ -73,9 +48,9 @@ def skip_reason(cfg: DictConfig) -> str | None:
     """Combinations that make no sense are recorded as skipped, not trained."""
     head, loss = get_class(cfg.head._target_), get_class(cfg.loss._target_)
     if head.weightless and cfg.depth > 0:
-        return f"head={head.name} has no weights, so depth={cfg.depth} does not apply (the depth=0 run measures it)"
+        return f"head={name_of(head)} has no weights, so depth={cfg.depth} does not apply (the depth=0 run measures it)"
     if loss.needs_logit and not head.bounded:
-        return f"loss={loss.name} needs a probability, but head={head.name} outputs an unbounded distance"
+        return f"loss={name_of(loss)} needs a probability, but head={name_of(head)} outputs an unbounded score"
     return None
 
 
@@ -114,6 +89,8 @@ def validate(cfg: DictConfig, check_data: bool = True, check_output: bool = True
             get_class(cfg[group]._target_)
         except Exception as e:  # noqa: BLE001 - any import failure is a config problem here
             problems.append(f"{group}._target_ {cfg[group].get('_target_')!r} cannot be imported: {e}")
+    if not problems:
+        problems += contract_problems(cfg)
     if check_data and not problems and issubclass(get_class(cfg.data._target_), IdxFolder):
         try:
             instantiate(cfg.data).check()

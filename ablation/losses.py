@@ -16,8 +16,11 @@ CONVENTIONS = ("distance", "similarity")
 
 
 class PairLoss:
+    """Built as `Loss(convention=..., threshold=..., **its config)`; called as `loss(score, logit, same)` → scalar."""
+
     name: ClassVar[str]
-    needs_logit: ClassVar[bool] = False
+    label: ClassVar[str]
+    needs_logit: ClassVar[bool] = False  # needs the head's logit (a bounded head)
 
     def __init__(self, convention: str = "distance", threshold: float = 0.5) -> None:
         if convention not in CONVENTIONS:
@@ -44,6 +47,7 @@ class Contrastive(PairLoss):
     """Hadsell's loss, y·s² + (1−y)·max(m − s, 0)², where y is the convention's target for 'low'."""
 
     name = "contrastive"
+    label = "contrastive loss"
 
     def __init__(self, margin: float = 1.0, convention: str = "distance", threshold: float = 0.5) -> None:
         super().__init__(convention, threshold)
@@ -58,6 +62,7 @@ class BCE(PairLoss):
     """Binary cross-entropy on the head's logit; needs a head with a sigmoid output."""
 
     name = "bce"
+    label = "binary cross-entropy"
     needs_logit = True
 
     def __call__(self, score: torch.Tensor, logit: torch.Tensor | None, same: torch.Tensor) -> torch.Tensor:

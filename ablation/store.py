@@ -12,7 +12,9 @@ from typing import Any, Callable
 import pandas as pd
 
 METRICS = "metrics.json"
-FINAL = ("completed", "skipped")  # reused by a re-run; failed / diverged / interrupted runs are redone
+# Reused by a re-run. A diverged run is a result (the same config diverges again); a failed (an exception,
+# perhaps a transient one) or interrupted run is redone.
+FINAL = ("completed", "skipped", "diverged")
 
 
 def run_dir(results_dir: str | Path, run_id: str) -> Path:

@@ -22,7 +22,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from . import __version__
-from .config import factors, resolved, run_id, skip_reason, validate
+from .config import factors, skip_reason, validate
+from .contract import traits
+from .identity import identity, identity_hash, resolved
 from .store import FINAL, read_metrics, run_dir, write_csv, write_json, write_text
 from .train import train
 
@@ -43,11 +45,15 @@ def task_overrides() -> list[str]:
     return list(hc.overrides.task) if hc else []
 
 
-def record(folder: Path, cfg: DictConfig, status: str, overrides: list[str], **extra: Any) -> dict[str, Any]:
+def record(folder: Path, cfg: DictConfig, status: str, overrides: list[str], ident: dict[str, Any],
+           **extra: Any) -> dict[str, Any]:
     rec = {
         "run_id": folder.name,
         "status": status,
         "factors": factors(cfg),
+        "identity": ident,  # what the run id covers, as dotted keys: the report's factors come from here
+        "code": ident["code"],
+        "traits": traits(cfg),
         "overrides": overrides,
         "versions": {"ablation": __version__, "torch": torch.__version__, "python": platform.python_version()},
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -60,7 +66,8 @@ def record(folder: Path, cfg: DictConfig, status: str, overrides: list[str], **e
 def execute(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, Any]:
     """Run one config with failure isolation; returns a short summary for the sweep."""
     overrides = task_overrides() if overrides is None else overrides
-    rid = run_id(cfg)
+    ident = identity(cfg)
+    rid = identity_hash(ident)
     folder = run_dir(cfg.results_dir, rid)
     prev = read_metrics(folder)
     if prev is not None and prev["status"] in FINAL:
@@ -73,21 +80,21 @@ def execute(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, An
         (folder / stale).unlink(missing_ok=True)
     reason = skip_reason(cfg)
     if reason:
-        record(folder, cfg, "skipped", overrides, reason=reason)
+        record(folder, cfg, "skipped", overrides, ident, reason=reason)
         return {"run_id": rid, "status": "skipped", "reason": reason}
     try:
         result = train(cfg, progress=cfg.progress and sys.stderr.isatty())
     except Exception as e:  # noqa: BLE001 - isolate any failure to this run
         write_text(folder / "error.txt", traceback.format_exc())
         err = f"{type(e).__name__}: {e}"
-        record(folder, cfg, "failed", overrides, error=err)
+        record(folder, cfg, "failed", overrides, ident, error=err)
         return {"run_id": rid, "status": "failed", "error": err}
     write_csv(folder / "history.csv", result.history)
     if not result.scores.empty:
         write_csv(folder / "scores.csv.gz", result.scores)
     if result.error:
         write_text(folder / "error.txt", result.error + "\n")
-    record(folder, cfg, result.status, overrides, metrics=result.metrics, error=result.error)
+    record(folder, cfg, result.status, overrides, ident, metrics=result.metrics, error=result.error)
     return {"run_id": rid, "status": result.status, "metrics": result.metrics, "error": result.error}
 
 
@@ -124,14 +131,14 @@ def _hms(s: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> dict[str, Any]:
     hc = _hydra()
     if hc is None or hc.mode != RunMode.MULTIRUN:
         validate(cfg)  # a multirun's grid was validated as a whole by the sweeper
     summary = execute(cfg)
     announce(summary, cfg)
-    if summary["status"] in ("failed", "diverged") and (hc is None or hc.mode != RunMode.MULTIRUN):
+    if summary["status"] == "failed" and (hc is None or hc.mode != RunMode.MULTIRUN):
         raise RunFailed(f"run {summary['run_id']} {summary['status']}: {summary.get('error')}")
     return summary
 

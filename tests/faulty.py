@@ -9,4 +9,6 @@ class Exploding(Subtract):
     name = "exploding"
 
     def forward(self, ea: torch.Tensor, eb: torch.Tensor):
-        raise RuntimeError("boom: this head always fails")
+        if self.training:  # passes the contract check (eval mode), fails in the first training step
+            raise RuntimeError("boom: this head always fails in training")
+        return super().forward(ea, eb)

@@ -27,7 +27,7 @@ RUNTIME_KEYS = ("results_dir", "threads", "progress", "dry_run")
 
 
 class SweepFailed(CompactHydraException):
-    """Some runs of the sweep failed or diverged; their records are on disk."""
+    """Some runs of the sweep failed (raised); their records are on disk and a re-run redoes them."""
 
 
 class InvalidSweep(CompactHydraException):
@@ -167,12 +167,15 @@ class AblationSweeper(BasicSweeper):
 
         status = {j.run_id: j.action for j in jobs if j.action in ("reuse", "skip")}  # duplicates counted once
         failed: List[str] = []
+        diverged: List[str] = []
         for j, r in zip(to_run, results):
             if r.status == JobStatus.COMPLETED:
                 status[j.run_id] = r.return_value["status"]
-                if status[j.run_id] in ("failed", "diverged"):
-                    failed.append(f"  {status[j.run_id]:<9} {j.run_id}  {j.what}: "
-                                  f"{r.return_value.get('error')}")
+                line = f"  {status[j.run_id]:<9} {j.run_id}  {j.what}: {r.return_value.get('error')}"
+                if status[j.run_id] == "failed":
+                    failed.append(line)
+                elif status[j.run_id] == "diverged":
+                    diverged.append(line)
             else:
                 status[j.run_id] = "failed"
                 failed.append(f"  failed    {j.run_id}  {j.what}: {r._return_value!r}")
@@ -180,6 +183,9 @@ class AblationSweeper(BasicSweeper):
         names = {"reuse": "reused", "skip": "skipped"}
         print("sweep done in {:.1f} s: {}".format(
             time.time() - t0, ", ".join(f"{n} {names.get(s, s)}" for s, n in tally.items())), flush=True)
+        if diverged:  # a result, not a failure: the same config diverges again, so re-runs reuse it
+            print(f"{len(diverged)} run(s) diverged (recorded as results; the report counts them per cell):\n"
+                  + "\n".join(diverged), flush=True)
         if failed:
             raise SweepFailed(f"{len(failed)} run(s) failed (error.txt in each run folder):\n" + "\n".join(failed))
         return [results]
