@@ -40,7 +40,7 @@ def terminal_summary(a: Analysis, report: str) -> str:
     return "\n".join(lines)
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="report")
+@hydra.main(version_base="1.3", config_path="../conf", config_name="report")
 def main(cfg: DictConfig) -> None:
     pd.set_option("display.width", 200)
     filters = OmegaConf.to_container(cfg.where, resolve=True)
