@@ -1,4 +1,4 @@
-"""What each run measures beyond accuracy: the symmetry and collapse diagnostics of DESIGN §2.
+"""What each run measures beyond accuracy: the symmetry and collapse diagnostics of docs/mechanism.md.
 
 All functions are pure: test-pair scores in both orders in, numbers out.
 """
@@ -37,7 +37,7 @@ def diagnose(
     out: dict[str, float | None] = {
         "test_acc": float(np.mean(p_ab == same)),
         "test_acc_swapped": float(np.mean(p_ba == same)),
-        # Accuracy over both orders of every pair: ≤ 75 % for an antisymmetric head (DESIGN §2.3).
+        # Accuracy over both orders of every pair: ≤ 75 % for an antisymmetric head (docs/mechanism.md §3).
         "test_acc_both_orders": float((np.mean(p_ab == same) + np.mean(p_ba == same)) / 2),
         "test_auc": auc(s_ab, same, convention),
         "swap_gap": float(np.mean(np.abs(s_ab - s_ba))),

@@ -12,7 +12,7 @@ def make_pairs(y: np.ndarray, seed: int, order: str = "random") -> tuple[np.ndar
 
     `dn` is a uniformly random other class, so (a, b) and (b, a) class orders are equally likely
     (the data is swap-symmetric). `order="sorted"` puts the smaller class first in every negative
-    pair: the control of DESIGN §2.5 that breaks that symmetry. Returns (pairs (P, 2) int64, labels
+    pair: the control of docs/mechanism.md §5 that breaks that symmetry. Returns (pairs (P, 2) int64, labels
     (P,) float32 with 1 = same digit), positives and negatives interleaved as in Keras.
     """
     if order not in PAIR_ORDERS:

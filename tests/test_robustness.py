@@ -1,4 +1,4 @@
-"""Issue 3: bad input fails loudly before training, one broken run never sinks a sweep, and a
+"""Bad input fails loudly before training, one broken run never sinks a sweep, and a
 killed sweep resumes to the same results without retraining what was finished."""
 
 import json

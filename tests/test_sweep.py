@@ -1,4 +1,4 @@
-"""The core contract of issue 2: one resolved config → one run folder, through Hydra's multirun."""
+"""The core contract: one resolved config → one run folder, through Hydra's multirun."""
 
 import json
 
@@ -69,7 +69,7 @@ def test_subtract_depth0_diagnostics_on_a_real_run(results):
     cfg = make_cfg("head=subtract", *FAST, f"results_dir={results}")
     m = execute(cfg)["metrics"]
     assert m["antisym_residual"] < 1e-4  # z(a,b) + z(b,a) = 2c up to float32 rounding
-    assert m["test_acc_both_orders"] <= 0.75 + 1e-9  # the ceiling of DESIGN §2.3
+    assert m["test_acc_both_orders"] <= 0.75 + 1e-9  # the ceiling of docs/mechanism.md §3
     assert max(m["neg_same_either_order"], m["pos_diff_either_order"]) == 1.0
     absdiff = execute(make_cfg("head=absdiff", *FAST, f"results_dir={results}"))["metrics"]
     assert absdiff["swap_gap"] < 1e-6 and absdiff["antisym_residual"] > 1e-3

@@ -1,4 +1,4 @@
-"""Hydra's basic sweeper, made fit for ablations (Hydra 1.3 has no resume: hydra#3328; no dry run: hydra#2759).
+"""Hydra's basic sweeper, made fit for ablations (Hydra 1.3 itself has neither resume nor a dry run).
 
 Before anything trains it composes every job of the grid, validates all of them (every problem is
 reported, exit 1), and names each by its run identity. Runs already finished are reused and
