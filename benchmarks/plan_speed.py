@@ -1,0 +1,71 @@
+"""How long the sweeper takes to plan a 1,200-run grid (compose, validate, identify every run): target ≤ 5 s.
+
+    python benchmarks/plan_speed.py [--repeats 3] [--against REV]
+
+Runs a dry run of every factor crossed with 5 seeds in a fresh interpreter and reads the sweeper's own
+"planned in X s" line (the planning alone, without interpreter start-up). With `--against REV` (e.g. an
+older commit) it checks that revision out into a temporary worktree and alternates the two, so load from
+elsewhere hits both alike: read the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LIMIT_S = 5.0
+GRID = ["head=distance,subtract,absdiff,sqdiff,concat", "depth=0,1,2", "loss=contrastive,bce",
+        "loss.convention=distance,similarity", "encoder=mlp,cnn", "data.pair_order=random,sorted", "seed=0,1,2,3,4"]
+
+
+def plan_seconds(checkout: Path, results: Path) -> tuple[float, int]:
+    p = subprocess.run([sys.executable, "-m", "ablation.sweep", "-m", *GRID, "dry_run=true", f"results_dir={results}"],
+                       cwd=checkout, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(checkout), "HOME": str(Path.home())},
+                       capture_output=True, text=True, timeout=600)
+    m = re.search(r"sweep: (\d+) runs: .*\(planned in ([\d.]+) s\)", p.stdout)
+    if p.returncode or not m:
+        raise SystemExit(f"dry run failed in {checkout}:\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
+    return float(m.group(2)), int(m.group(1))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--against", help="another revision to time alternately (e.g. 74eca6e)")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        checkouts = {"this checkout": ROOT}
+        if args.against:
+            old = Path(tmp) / "old"
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), args.against],
+                           check=True, capture_output=True)
+            checkouts[args.against] = old
+        times: dict[str, list[float]] = {k: [] for k in checkouts}
+        try:
+            for r in range(args.repeats):
+                for name, path in checkouts.items():
+                    s, n = plan_seconds(path, Path(tmp) / f"results-{r}")
+                    times[name].append(s)
+                    print(f"{name:>14}: {n} runs planned in {s:.2f} s", flush=True)
+        finally:
+            if args.against:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(checkouts[args.against])],
+                               capture_output=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    for k, v in med.items():
+        print(f"median {k}: {v:.2f} s")
+    if args.against:
+        print(f"ratio this / {args.against}: {med['this checkout'] / med[args.against]:.2f}")
+    ok = med["this checkout"] <= LIMIT_S
+    print(f"target ≤ {LIMIT_S:.0f} s: {'met' if ok else 'NOT met'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
