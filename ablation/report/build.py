@@ -19,8 +19,8 @@ from .plotkit import save
 from .answer import answers
 from .claims import check_claims
 from .labels import CELL, CONTEXT
-from .load import ReportError, load_runs, read_per_run
-from .select import (apply_filter, by_code, cell_keys, code_listing, context, duplicated_seeds, in_context, measured,
+from .load import ReportError, identity_columns, load_runs, read_per_run
+from .select import (CODES, apply_filter, by_code, cell_keys, code_listing, context, duplicated_seeds, in_context, measured,
                      where)
 from .tables import effects_words, factor_effects, summary, summary_words
 from .verdicts import Claim
@@ -86,16 +86,17 @@ def analyse(runs: pd.DataFrame, histories: pd.DataFrame, scores: pd.DataFrame, p
             cell: list[str] | None = None) -> Analysis:
     """Everything the report says, from tables in memory (pure but for drawing figures).
 
-    Verdicts and answers see one setting of every extra cell key (`ctx`); the summary shows every cell, and
-    the effects table and plots show the extra keys as levels."""
+    Verdicts and answers see one setting of every extra cell key (`ctx`); the summary shows every cell, the
+    effects table and the accuracy plots show the extra keys as levels (the per-pair plots: one per cell)."""
     cell = cell_keys(runs) if cell is None else cell
     extra = [c for c in cell if c not in CELL]
-    ctx = context(runs, extra)
-    df, pf = in_context(runs, ctx), plotted(runs, ctx)
-    a = Analysis(runs, ctx, summary(runs, cell), factor_effects(pf, ctx), check_claims(df, ctx), answers(df, ctx),
+    lean = runs.drop(columns=[c for c in identity_columns(runs) if c not in cell and c != "code"])  # narrower: faster slicing
+    ctx = context(lean, extra)
+    df, pf = in_context(lean, ctx), plotted(lean, ctx)
+    a = Analysis(runs, ctx, summary(lean, cell), factor_effects(pf, ctx), check_claims(df, ctx), answers(df, ctx),
                  cell=cell)
     if plots:
-        skipped = where(runs[runs["status"] == "skipped"], **{k: ctx[k] for k in CONTEXT if k in ctx})
+        skipped = where(lean[lean["status"] == "skipped"], **{k: ctx[k] for k in CONTEXT if k in ctx})
         jobs = {
             "accuracy_by_head.png": (plots_runs.accuracy_by_head, pf, extra),
             "learning_curves.png": (plots_scores.learning_curves, histories),
@@ -127,10 +128,12 @@ def draw_all(figures: dict[str, Job], out: Path, workers: int) -> dict[str, bool
 
 
 def per_run_tables(runs: pd.DataFrame, runs_dir: Path, cell: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read only the histories and scores the plots show, joined with the runs' factors."""
+    """Read only the histories and scores the plots show, joined with the runs' factors. The per-pair plots show
+    one value of each extra cell key per cell (their panels name it): a panel per level would multiply the
+    slowest figures; the accuracy plots show every level."""
     cell = cell_keys(runs) if cell is None else cell
     extra = [c for c in cell if c not in CELL]
-    df = plotted(runs, context(runs, extra))
+    df = in_context(runs, context(runs, extra))  # like the verdicts: one value of each extra key per cell
     if df.empty:
         return pd.DataFrame(), pd.DataFrame()
     all_seeds, few = plots_scores.select_runs(df, seeds=None, extra=extra), plots_scores.select_runs(df, extra=extra)
@@ -149,6 +152,8 @@ def make_report(results_dir: str | Path, out_dir: str | Path, filters: dict[str,
     (default: runs made by other code are set aside and listed) or "all" (the code becomes a factor)."""
     from .document import document, write_document  # late: keeps the import graph one-way
 
+    if code not in CODES:  # before reading anything: a mistyped option is the first thing to hear about
+        raise ReportError(f"code={code!r}: must be one of {', '.join(CODES)}")
     loaded = load_runs(results_dir)
     runs, other = by_code(loaded.runs, code)
     runs = keep(runs, filters or {})

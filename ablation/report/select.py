@@ -47,8 +47,12 @@ def cell_keys(runs: pd.DataFrame) -> list[str]:
     dotted = [c for c in varying(r) if c not in FACTORS]
     if r.empty or not dotted:
         return base
-    n = r.groupby(base, dropna=False, sort=False).ngroups
-    return base + [c for c in dotted if r.groupby([*base, c], dropna=False, sort=False).ngroups > n]
+    return base + [c for c in dotted if _splits(r[r[c].notna()], base, c)]
+
+
+def _splits(r: pd.DataFrame, base: list[str], key: str) -> bool:
+    """Does `key` take two values within one cell of `base` (among the runs that have the key)?"""
+    return r.groupby([*base, key], dropna=False, sort=False).ngroups > r.groupby(base, dropna=False, sort=False).ngroups
 
 
 def extra_keys(runs: pd.DataFrame) -> list[str]:
@@ -85,6 +89,11 @@ def _matches(col: pd.Series, values: list[Any]) -> pd.Series:
     mask = pd.Series(False, index=col.index)
     numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
     for v in values:
+        if numeric and isinstance(v, str):
+            try:
+                v = float(v)
+            except ValueError:
+                pass
         if numeric and isinstance(v, numbers.Number) and not isinstance(v, bool):
             mask |= pd.Series(np.isclose(col.astype(float), float(v), rtol=1e-9, atol=0), index=col.index).fillna(False)
         else:
@@ -108,8 +117,21 @@ def where(runs: pd.DataFrame, **levels: Any) -> pd.DataFrame:
 
 
 def in_context(runs: pd.DataFrame, ctx: dict[str, Any] | None = None) -> pd.DataFrame:
-    """Measured runs at the common (data, epochs) and extra cell keys."""
-    return where(measured(runs), **(context(runs) if ctx is None else ctx))
+    """Measured runs at the common (data, epochs), each extra cell key at its context value — or, in a cell that
+    was never run at that value, at the cell's own most common one: one level per cell, no cell dropped."""
+    ctx = context(runs) if ctx is None else ctx
+    m = where(measured(runs), **{k: v for k, v in ctx.items() if k in FACTORS})
+    base = [c for c in CELL if c in m]
+    for key, value in ((k, v) for k, v in ctx.items() if k not in FACTORS):
+        hit = _matches(m[key], [value]) | m[key].isna()
+        has = hit.groupby([m[c] for c in base], dropna=False, sort=False).transform("any")
+        keep = hit & has
+        for _, g in m[~has].groupby(base, dropna=False, sort=False):  # cells never run at the context value
+            counts = g[key].value_counts()
+            top = [v for v in levels(g[key], key) if counts[v] == counts.max()][0]
+            keep |= m.index.isin(g.index[_matches(g[key], [top])])
+        m = m[keep]
+    return m
 
 
 def around_baseline(runs: pd.DataFrame, *free: str) -> pd.DataFrame:
