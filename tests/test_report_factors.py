@@ -100,6 +100,8 @@ def test_runs_of_other_code_are_listed_and_left_out_unless_asked_for(tmp_path):
     sub = a.summary[a.summary["head"] == "subtract"].set_index("code")
     assert sub.loc["0123456789ab", "n"] == 2 and sub.loc["0123456789ab", "acc_mean"] == pytest.approx(0.9)
     assert (a.summary["n"] <= 2).all()
+    row = a.runs.set_index("run_id").loc[legacy.name]  # a record from before traits: its built-in class's
+    assert row["code"] == "unknown" and row["symmetric"] and not row["antisymmetric"] and not row["code_current"]
     with pytest.raises(ReportError, match="code="):
         make_report(tmp_path, tmp_path / "r3", plots=False, code="newest")
 
