@@ -11,7 +11,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
 from scipy import stats  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
@@ -122,8 +121,13 @@ def score_distributions(scores: pd.DataFrame) -> plt.Figure | None:
     fig, axes = grid(len(panels), 4.2, 3.4)
     for ax, name in zip(axes, panels):
         p = s[s["panel"] == name]
-        sns.histplot(p, x="s_ab", hue="pair", hue_order=list(PAIR_COLORS), palette=PAIR_COLORS, stat="density",
-                     common_norm=False, bins=40, element="step", alpha=0.35, ax=ax, legend=ax is axes[0])
+        edges = np.histogram_bin_edges(p["s_ab"].to_numpy(), bins=40)
+        for pair, color in PAIR_COLORS.items():  # each class's density, as a filled step outline
+            x = p.loc[p["pair"] == pair, "s_ab"].to_numpy()
+            if len(x):
+                dens, _ = np.histogram(x, bins=edges, density=True)
+                ax.stairs(dens, edges, fill=True, color=color, alpha=0.35, linewidth=0)
+                ax.stairs(dens, edges, color=color, linewidth=1.2, label=pair if ax is axes[0] else None)
         thresholds = sorted(set(p["threshold"].dropna())) if "threshold" in p else [0.5]
         for t in thresholds:  # each run's loss says where its decision threshold is
             ax.axvline(t, color="black", linestyle="--", linewidth=1, label=f"decision threshold {t:g}")
@@ -134,8 +138,7 @@ def score_distributions(scores: pd.DataFrame) -> plt.Figure | None:
         auc = p.groupby("run_id")["test_auc"].first().mean()
         ax.text(0.02, 0.97, f"scores from {lo:.3g} to {hi:.3g}\nROC AUC {auc:.2f}", transform=ax.transAxes,
                 va="top", fontsize=8, bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
-    if axes[0].get_legend():
-        sns.move_legend(axes[0], "upper right", fontsize=8, title=None)
+    axes[0].legend(loc="upper right", fontsize=8)
     n = s.groupby("panel")["run_id"].nunique()
     side = side_text(s["same_high"]) if "same_high" in s else "side of same unknown"
     thr = sorted(set(s["threshold"].dropna())) if "threshold" in s else [0.5]
@@ -162,8 +165,9 @@ def swap_plot(scores: pd.DataFrame) -> plt.Figure | None:
     for ax, name in zip(axes, panels):
         p = s[s["run_id"] == first[name]]
         p = p.sample(min(len(p), SWAP_POINTS), random_state=0)
-        sns.scatterplot(p, x="s_ab", y="s_ba", hue="pair", hue_order=list(PAIR_COLORS), palette=PAIR_COLORS, s=10,
-                        alpha=0.6, linewidth=0, ax=ax, legend=ax is axes[0])
+        for pair, color in PAIR_COLORS.items():  # plain scatter: seaborn's per-call overhead was most of this figure
+            q = p[p["pair"] == pair]
+            ax.scatter(q["s_ab"], q["s_ba"], s=10, color=color, alpha=0.6, linewidths=0, label=pair if ax is axes[0] else None)
         lo, hi = min(p["s_ab"].min(), p["s_ba"].min()), max(p["s_ab"].max(), p["s_ba"].max())
         pad = 0.05 * (hi - lo or 1)
         lo, hi = lo - pad, hi + pad
