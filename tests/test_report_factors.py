@@ -1,6 +1,7 @@
 """The report's factors come from the runs: every identity key that varies is a level of the cells, runs of
 other code are set aside, a user's head is read by its declared traits, lost runs are counted per cell."""
 
+import json
 import shutil
 
 import numpy as np
@@ -168,3 +169,14 @@ def test_verdicts_see_one_level_per_cell_and_no_cell_is_dropped(tmp_path):
     assert ctx["train.lr"] == 0.001
     df = in_context(runs, ctx)
     assert set(zip(df["head"], df["train.lr"])) == {("subtract", 0.001), ("absdiff", 0.01)}
+
+
+def test_library_versions_are_read_and_named_when_they_differ(tmp_path):
+    for s, torch in ((0, "2.12.0"), (1, "2.13.0"), (2, "2.13.0")):
+        f = write_run(tmp_path / "runs", head="subtract", seed=s, n=60)
+        rec = json.loads((f / "metrics.json").read_text())
+        rec["versions"] = {"ablation": "0.1.0", "torch": torch, "python": "3.11.7"}
+        (f / "metrics.json").write_text(json.dumps(rec))
+    a, md = make_report(tmp_path, tmp_path / "r", plots=False)
+    assert set(a.runs["torch_version"]) == {"2.12.0", "2.13.0"} and "torch_version" not in a.cell
+    assert "torch 2.13.0 (2 runs), 2.12.0 (1 run)" in md.read_text()

@@ -70,6 +70,19 @@ class Analysis:
                 f"recorded their code) are kept on disk and left out of every table, plot and verdict: {codes}. "
                 "`python -m ablation.report code=all` includes them, with the code as a factor.")
 
+    def versions_text(self) -> str | None:
+        """The library versions the reported runs were made with, when they differ (None when they agree)."""
+        m = measured(self.runs)
+        parts = []
+        for col in ("torch_version", "python_version", "ablation_version"):
+            counts = m[col].value_counts() if col in m else pd.Series(dtype=int)
+            if len(counts) > 1:
+                parts.append(f"{col.removesuffix('_version')} " + ", ".join(f"{v} ({n} run{'s' if n != 1 else ''})" for v, n in counts.items()))
+        if not parts:
+            return None
+        return ("The completed runs were made with different library versions (not part of a run's identity, so "
+                "not a factor): " + "; ".join(parts) + ".")
+
 
 def keep(runs: pd.DataFrame, filters: dict[str, Any]) -> pd.DataFrame:
     """The user's filter; runs whose factors are unknown (unreadable) stay, to be listed."""

@@ -35,7 +35,9 @@ FLAGS = ("weightless", "bounded", "symmetric", "antisymmetric", "same_high")  # 
 TRAITS = (*FLAGS, "threshold", "head_label", "encoder_label", "loss_label", "data_label")
 TOP = "_identity_top"  # a row's top-level identity keys (not dotted), collected by `tidy`
 UNKNOWN_CODE = "unknown"  # the code of a record written before runs recorded theirs
-COLUMNS = ("run_id", "status", "detail", *FACTORS, "code", "code_current", *TRAITS, *METRICS, "finished_at")
+VERSIONS = ("ablation", "torch", "python")  # a record's `versions`: columns <name>_version (read, never a factor)
+COLUMNS = ("run_id", "status", "detail", *FACTORS, "code", "code_current", *TRAITS, *METRICS, "finished_at",
+           *(f"{v}_version" for v in VERSIONS))
 
 
 class ReportError(CompactHydraException):
@@ -110,6 +112,8 @@ def read_run(folder: Path) -> dict[str, Any]:
     traits = rec.get("traits") if isinstance(rec.get("traits"), dict) else {}
     detail = rec.get("reason") or rec.get("error") or ""
     code = rec.get("code") or ident.get("code") or UNKNOWN_CODE
+    versions = rec.get("versions") if isinstance(rec.get("versions"), dict) else {}
+    row.update({f"{v}_version": str(versions[v]) for v in VERSIONS if versions.get(v) is not None})
     return {**row, **ident, **traits, **rec["factors"], **metrics, "code": str(code), "status": rec["status"],
             "detail": str(detail), "finished_at": rec.get("finished_at"), **({TOP: top} if top else {})}
 
@@ -185,7 +189,7 @@ def tidy(rows: list[dict[str, Any]]) -> pd.DataFrame:
     for col in ("depth", "seed", "epochs"):
         df[col] = df[col].astype("Int64")
     for col in ("head", "encoder", "loss", "convention", "pair_order", "data", "status", "detail", "code",
-                "head_label", "encoder_label", "loss_label", "data_label"):
+                "head_label", "encoder_label", "loss_label", "data_label", *(f"{v}_version" for v in VERSIONS)):
         df[col] = df[col].astype("string")
     old = df["status"].isin(RECORDED) & df["symmetric"].isna() & df["head"].notna()
     for i in df.index[old]:  # records from before traits: the built-in class of that name declares them
