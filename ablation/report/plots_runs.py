@@ -92,7 +92,7 @@ def pair_order_control(df: pd.DataFrame, extra: list[str] | tuple[str, ...] = ()
     scored = {"test_acc": "pairs as built", "test_acc_swapped": "inputs swapped", "test_acc_both_orders": "both orders"}
     long = d.melt(id_vars=["group", "run_id"], value_vars=list(scored), var_name="scored", value_name="acc")
     long = long.assign(acc=lambda x: 100 * x["acc"], scored=lambda x: x["scored"].map(scored))
-    fig, ax = plt.subplots(figsize=(max(11, 3 * len(order)), 4.8), layout="constrained")
+    fig, ax = plt.subplots(figsize=(max(11, 3.4 * len(order) + 4), 4.8), layout="constrained")  # + legend
     kw = dict(x="group", y="acc", hue="scored", order=order, hue_order=list(scored.values()))
     sns.barplot(long, ax=ax, errorbar=t_interval, capsize=0.12, alpha=0.85, **kw)
     sns.stripplot(long, ax=ax, dodge=True, palette="dark:black", size=3.5, legend=False, **kw)
