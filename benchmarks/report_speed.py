@@ -3,8 +3,9 @@
     python benchmarks/report_speed.py [--runs 1000] [--keep DIR]
 
 Writes synthetic run folders (tests/fakes.py: the sweep's exact format, mechanism-consistent scores) —
-the full factorial grid × 2 seeds, more seeds of the seed_question cells, and a dozen broken runs
-(interrupted, corrupt, failed, diverged) — then times the real CLI in a fresh interpreter, imports included.
+the full factorial grid × 2 seeds, the seed_question cells at a second learning rate (a dotted factor),
+20 runs made by other code (set aside and listed), more seeds of the seed_question cells, and a dozen broken
+runs (interrupted, corrupt, failed, diverged) — then times the real CLI in a fresh interpreter, imports included.
 """
 
 from __future__ import annotations
@@ -30,10 +31,13 @@ def write_folders(results: Path, total: int) -> None:
     while broken + 4 <= max(total // 80, 4):
         fakes.write_broken(runs_dir, broken // 4)
         broken += 4
-    cells = [(c, s) for s in range(2) for c in fakes.full_grid()]
-    cells += [(c, s) for s in range(2, 1000) for c in fakes.SEED_QUESTION]
-    for c, s in cells[: total - broken]:
-        fakes.write_run(runs_dir, "skipped" if fakes.skipped(c) else "completed", seed=s, **c)
+    lr, old = {"identity": {"train.lr": 3e-3}}, {"code": "0123456789ab"}
+    cells = [(c, s, {}) for s in range(2) for c in fakes.full_grid()]
+    cells += [(c, s, lr) for s in range(3) for c in fakes.SEED_QUESTION]
+    cells += [({"head": h}, s, old) for s in range(10) for h in ("subtract", "absdiff")]
+    cells += [(c, s, {}) for s in range(2, 1000) for c in fakes.SEED_QUESTION]
+    for c, s, kw in cells[: total - broken]:
+        fakes.write_run(runs_dir, "skipped" if fakes.skipped(c) else "completed", seed=s, **kw, **c)
 
 
 def main() -> int:

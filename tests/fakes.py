@@ -62,17 +62,76 @@ def fake_metrics(f: dict[str, Any], scores: pd.DataFrame) -> dict[str, Any]:
             "wall_time_s": 5.0}
 
 
+TARGETS = {  # short name → the component class the sweep records in `identity` (others: a user's module)
+    "head": {"distance": "ablation.heads.Distance", "subtract": "ablation.heads.Subtract", "absdiff": "ablation.heads.AbsDiff",
+             "sqdiff": "ablation.heads.SqDiff", "concat": "ablation.heads.Concat"},
+    "encoder": {"mlp": "ablation.encoders.MLP", "cnn": "ablation.encoders.CNN"},
+    "loss": {"contrastive": "ablation.losses.Contrastive", "bce": "ablation.losses.BCE"},
+    "data": {"mnist5k": "ablation.data.Mnist5k", "mnist": "ablation.data.Mnist", "fashion_mnist": "ablation.data.FashionMnist"},
+}
+TRAIN = {"train.lr": 0.001, "train.batch_size": 128, "train.rho": 0.9, "train.eps": 1e-07, "train.init": "keras"}
+
+
+def target(group: str, name: str) -> str:
+    return TARGETS[group].get(name, f"user_{group}s.{name.capitalize()}")
+
+
+def fake_identity(f: dict[str, Any], extra: dict[str, Any] | None = None, code: str | None = None) -> dict[str, Any]:
+    """The `identity` the sweep would record for these factors (dotted keys), with `extra` keys changed or added."""
+    from ablation.identity import code_fingerprint
+
+    targets = {g: target(g, f[g]) for g in ("data", "encoder", "head", "loss")}
+    ident: dict[str, Any] = {**{f"{g}._target_": t for g, t in targets.items()}, "depth": f["depth"], "seed": f["seed"],
+                             "loss.convention": f["convention"], "data.pair_order": f["pair_order"],
+                             "train.epochs": f["epochs"], **TRAIN, "data.content": f"fake-{f['data']}"}
+    if f["head"] != "distance":
+        ident["head.hidden"] = 128
+    ident.update(extra or {})
+    ident["code"] = code or code_fingerprint(ident[f"{g}._target_"] for g in ("data", "encoder", "head", "loss"))
+    return ident
+
+
+def fake_traits(f: dict[str, Any], ident: dict[str, Any], traits: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The `traits` the sweep would record: from the built-in classes, or `traits` for a user's component."""
+    from hydra.utils import get_class
+
+    from ablation.contract import HEAD_FLAGS, label_of
+
+    out: dict[str, Any] = {"weightless": False, "bounded": True, "symmetric": False, "antisymmetric": False}
+    for g in ("head", "encoder", "loss", "data"):
+        try:
+            cls = get_class(ident[f"{g}._target_"])
+        except Exception:  # noqa: BLE001 - a user's class that only exists in the record
+            out[f"{g}_label"] = f[g]
+            continue
+        out[f"{g}_label"] = label_of(cls)
+        if g == "head":
+            out.update({flag: bool(getattr(cls, flag, False)) for flag in HEAD_FLAGS})
+    out.update({"same_high": f["convention"] == "similarity", "threshold": 0.5})
+    return {**out, **(traits or {})}
+
+
 def write_run(runs_dir: Path, status: str = "completed", metrics: dict | None = None, scores: bool = True,
-              history: bool = True, n: int = 200, **factors: Any) -> Path:
-    """One run folder; `metrics` overrides the computed metrics (e.g. to plant a contradicting run)."""
+              history: bool = True, n: int = 200, identity: dict | None = None, traits: dict | None = None,
+              code: str | None = None, legacy: bool = False, **factors: Any) -> Path:
+    """One run folder; `metrics` overrides the computed metrics (e.g. to plant a contradicting run).
+
+    `identity` changes or adds identity keys (e.g. {"train.lr": 0.003}), `traits` the declared traits (a user's
+    head), `code` the code fingerprint (default: the current code's); `legacy` writes a record from before runs
+    had an identity, code and traits.
+    """
     f = {**BASE, **factors}
-    rid = fake_id({**f, "_status": status}) if status != "completed" else fake_id(f)
+    ident = fake_identity(f, identity, code)
+    key = {**f, **(identity or {}), **({"_code": code} if code else {}), **({"_legacy": True} if legacy else {})}
+    rid = fake_id({**key, "_status": status}) if status != "completed" else fake_id(key)
     folder = runs_dir / rid
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.yaml").write_text(f"head:\n  _target_: ablation.heads.{f['head'].capitalize()}\ndepth: {f['depth']}\n"
+    (folder / "config.yaml").write_text(f"head:\n  _target_: {ident['head._target_']}\ndepth: {f['depth']}\n"
                                         f"seed: {f['seed']}\n")
     rec: dict[str, Any] = {"run_id": rid, "status": status, "factors": f, "overrides": [], "versions": {},
                            "finished_at": "2026-01-01T00:00:00+0000"}
+    if not legacy:
+        rec.update({"identity": ident, "code": ident["code"], "traits": fake_traits(f, ident, traits)})
     if status == "completed":
         s = fake_scores(f, n)
         rec["metrics"] = {**fake_metrics(f, s), **(metrics or {})}

@@ -1,34 +1,47 @@
 """`python -m ablation.report`: tables, plots and the written answer from every run under results/.
 
-Hydra, like the sweep: the same `key=value` overrides (results_dir=..., where.head=[subtract,absdiff]),
-unknown keys rejected by the config's struct mode, no output folders of its own (conf/report.yaml).
+Hydra, like the sweep: the same `key=value` overrides (results_dir=..., code=all), no output folders of its own
+(conf/report.yaml). `where` is open: `where.<factor or dotted identity key>=value` (or `[v1,v2]`) keeps only the
+runs with that value, e.g. `where.head=[subtract,absdiff] where.train.lr=0.003`; a key no run has is an error.
 """
 
 from __future__ import annotations
+
+import sys
 
 import hydra
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from .build import Analysis, make_report
-from .labels import CELL, pct
+from .labels import CONTEXT, pct
 from .select import where
+from .tables import runs_text
+
+
+def open_where(args: list[str]) -> list[str]:
+    """`where.train.lr=0.003` → `++where.train.lr=0.003`: `where` starts empty and takes any key, which Hydra's
+    struct mode would otherwise refuse (unknown keys elsewhere are still rejected)."""
+    return [f"++{a}" if a.startswith("where.") else a for a in args]
 
 
 def terminal_table(a: Analysis) -> str:
-    """A compact view of the cells the verdicts use: setting, seeds, mean test accuracy ± CI half-width."""
-    t = where(a.summary, **a.ctx)
-    varying = [f for f in CELL if f not in a.ctx and t[f].nunique() > 1] or ["head"]
+    """A compact view of the cells at the common (data, epochs): setting, seeds, mean test accuracy ± CI half-width."""
+    t = where(a.summary, **{k: v for k, v in a.ctx.items() if k in CONTEXT})
+    varying = [f for f in a.cell if f not in CONTEXT and t[f].nunique(dropna=False) > 1] or ["head"]
     view = t[varying].astype(str).copy()
-    view["seeds"] = t["n"].astype(int)
+    view["seeds"] = [runs_text(int(n), int(f), int(d), dup) for n, f, d, dup in
+                     zip(t["n"], t["failed"], t["diverged"], t["duplicate_seeds"])]
     view["test acc"] = [pct(m) + (f" ± {100 * (hi - m):.1f}" if n > 1 else "") for m, hi, n in zip(t["acc_mean"], t["acc_hi"], t["n"])]
     view["both orders"] = [pct(v) for v in t["test_acc_both_orders"]]
     return view.to_string(index=False)
 
 
 def terminal_summary(a: Analysis, report: str) -> str:
-    ctx = ", ".join(f"{k}={v}" for k, v in a.ctx.items())
-    lines = [f"Test accuracy over seeds (mean ± 95 % CI half-width; {ctx}):", terminal_table(a), "", "Claims of DESIGN §2:"]
+    ctx = ", ".join(f"{k}={v}" for k, v in a.ctx.items() if k in CONTEXT)
+    lines = [f"Test accuracy over seeds (mean ± 95 % CI half-width; {ctx}):", terminal_table(a), "",
+             "Claims of the mechanism" + (f" (at {', '.join(f'{k}={v}' for k, v in a.ctx.items() if k not in CONTEXT)})"
+                                          if any(k not in CONTEXT for k in a.ctx) else "") + ":"]
     for c in a.claims:
         lines.append(f"  {c.number}. {c.title:<48} {c.verdict.upper()}")
         lines += [f"       {k.verdict:<12} {k.what}" + (f"\n                    measure it: {k.command}" if k.command else "")
@@ -36,6 +49,9 @@ def terminal_summary(a: Analysis, report: str) -> str:
     problems = a.runs["status"].value_counts().drop("completed", errors="ignore")
     if len(problems):
         lines.append("Not in the statistics: " + ", ".join(f"{n} {s}" for s, n in problems.items()) + " (listed in the report)")
+    if len(a.other_code):
+        lines.append(f"Set aside: {int(a.other_code['runs'].sum())} runs made by other code "
+                     f"({', '.join(map(str, a.other_code['code']))}); code=all includes them")
     lines.append(f"Report: {report}")
     return "\n".join(lines)
 
@@ -43,10 +59,11 @@ def terminal_summary(a: Analysis, report: str) -> str:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="report")
 def main(cfg: DictConfig) -> None:
     pd.set_option("display.width", 200)
-    filters = OmegaConf.to_container(cfg.where, resolve=True)
-    a, path = make_report(cfg.results_dir, cfg.out_dir, filters, plots=cfg.plots, workers=cfg.workers)
+    filters = OmegaConf.to_container(cfg.where, resolve=True) if cfg.where is not None else {}
+    a, path = make_report(cfg.results_dir, cfg.out_dir, filters, plots=cfg.plots, workers=cfg.workers, code=cfg.code)
     print(terminal_summary(a, str(path)))
 
 
 if __name__ == "__main__":
+    sys.argv[1:] = open_where(sys.argv[1:])
     main()

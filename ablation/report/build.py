@@ -18,8 +18,10 @@ from . import plots_runs, plots_scores
 from .plotkit import save
 from .answer import answers
 from .claims import check_claims
-from .load import ReportError, load_runs, read_per_run
-from .select import apply_filter, context, in_context, measured, where
+from .labels import CELL, CONTEXT
+from .load import ReportError, identity_columns, load_runs, read_per_run
+from .select import (CODES, apply_filter, by_code, cell_keys, code_listing, context, duplicated_seeds, in_context, measured,
+                     where)
 from .tables import effects_words, factor_effects, summary, summary_words
 from .verdicts import Claim
 
@@ -48,6 +50,38 @@ class Analysis:
     claims: list[Claim]
     answers: list[str]
     figures: dict[str, Job] = field(default_factory=dict)  # file → how to draw it (None: nothing to show)
+    cell: list[str] = field(default_factory=lambda: list(CELL))  # the levels of a cell (select.cell_keys)
+    other_code: pd.DataFrame = field(default_factory=pd.DataFrame)  # runs set aside as other code, per code
+    code: str = "current"  # which code's runs are in the statistics: current or all
+
+    @property
+    def extra(self) -> list[str]:
+        """The cell's levels beyond the known factors (e.g. `train.lr` in a learning-rate sweep)."""
+        return [c for c in self.cell if c not in CELL]
+
+    def other_code_text(self) -> str | None:
+        """The runs made by other code, in words (None when there are none)."""
+        if self.other_code.empty:
+            return None
+        n = int(self.other_code["runs"].sum())
+        codes = "; ".join(f"code {r.code}: {r.runs} runs ({r.statuses}; heads {r.heads or 'unknown'})"
+                          for r in self.other_code.itertuples())
+        return (f"{n} run folder{'s' if n != 1 else ''} made by other code than the current one (or before runs "
+                f"recorded their code) are kept on disk and left out of every table, plot and verdict: {codes}. "
+                "`python -m ablation.report code=all` includes them, with the code as a factor.")
+
+    def versions_text(self) -> str | None:
+        """The library versions the reported runs were made with, when they differ (None when they agree)."""
+        m = measured(self.runs)
+        parts = []
+        for col in ("torch_version", "python_version", "ablation_version"):
+            counts = m[col].value_counts() if col in m else pd.Series(dtype=int)
+            if len(counts) > 1:
+                parts.append(f"{col.removesuffix('_version')} " + ", ".join(f"{v} ({n} run{'s' if n != 1 else ''})" for v, n in counts.items()))
+        if not parts:
+            return None
+        return ("The completed runs were made with different library versions (not part of a run's identity, so "
+                "not a factor): " + "; ".join(parts) + ".")
 
 
 def keep(runs: pd.DataFrame, filters: dict[str, Any]) -> pd.DataFrame:
@@ -56,19 +90,33 @@ def keep(runs: pd.DataFrame, filters: dict[str, Any]) -> pd.DataFrame:
     return pd.concat([apply_filter(runs[runs["head"].notna()], filters), unknown]).sort_index()
 
 
-def analyse(runs: pd.DataFrame, histories: pd.DataFrame, scores: pd.DataFrame, plots: bool = True) -> Analysis:
-    """Everything the report says, from tables in memory (pure but for drawing figures)."""
-    ctx, df = context(runs), in_context(runs)
-    a = Analysis(runs, ctx, summary(runs), factor_effects(df), check_claims(df, ctx), answers(df, ctx))
+def plotted(runs: pd.DataFrame, ctx: dict[str, Any]) -> pd.DataFrame:
+    """Measured runs at the common (data, epochs): plots and effects show the extra cell keys as levels."""
+    return where(measured(runs), **{k: ctx[k] for k in CONTEXT if k in ctx})
+
+
+def analyse(runs: pd.DataFrame, histories: pd.DataFrame, scores: pd.DataFrame, plots: bool = True,
+            cell: list[str] | None = None) -> Analysis:
+    """Everything the report says, from tables in memory (pure but for drawing figures).
+
+    Verdicts and answers see one setting of every extra cell key (`ctx`); the summary shows every cell, the
+    effects table and the accuracy plots show the extra keys as levels (the per-pair plots: one per cell)."""
+    cell = cell_keys(runs) if cell is None else cell
+    extra = [c for c in cell if c not in CELL]
+    lean = runs.drop(columns=[c for c in identity_columns(runs) if c not in cell and c != "code"])  # narrower: faster slicing
+    ctx = context(lean, extra)
+    df, pf = in_context(lean, ctx), plotted(lean, ctx)
+    a = Analysis(runs, ctx, summary(lean, cell), factor_effects(pf, ctx), check_claims(df, ctx), answers(df, ctx),
+                 cell=cell)
     if plots:
-        skipped = where(runs[runs["status"] == "skipped"], **ctx)
+        skipped = where(lean[lean["status"] == "skipped"], **{k: ctx[k] for k in CONTEXT if k in ctx})
         jobs = {
-            "accuracy_by_head.png": (plots_runs.accuracy_by_head, df),
+            "accuracy_by_head.png": (plots_runs.accuracy_by_head, pf, extra),
             "learning_curves.png": (plots_scores.learning_curves, histories),
             "score_distributions.png": (plots_scores.score_distributions, scores),
             "swap_plot.png": (plots_scores.swap_plot, scores),
-            "pair_order_control.png": (plots_runs.pair_order_control, df),
-            "head_by_convention.png": (plots_runs.convention_grid, df, skipped),
+            "pair_order_control.png": (plots_runs.pair_order_control, pf, extra),
+            "head_by_convention.png": (plots_runs.convention_grid, pf, skipped, extra),
         }
         a.figures = {name: job if not job[1].empty else None for name, job in jobs.items()}
     return a
@@ -92,12 +140,16 @@ def draw_all(figures: dict[str, Job], out: Path, workers: int) -> dict[str, bool
         return {name: f.result() for name, f in futures.items()}
 
 
-def per_run_tables(runs: pd.DataFrame, runs_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read only the histories and scores the plots show, joined with the runs' factors."""
-    df = in_context(runs)
+def per_run_tables(runs: pd.DataFrame, runs_dir: Path, cell: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read only the histories and scores the plots show, joined with the runs' factors. The per-pair plots show
+    one value of each extra cell key per cell (their panels name it): a panel per level would multiply the
+    slowest figures; the accuracy plots show every level."""
+    cell = cell_keys(runs) if cell is None else cell
+    extra = [c for c in cell if c not in CELL]
+    df = in_context(runs, context(runs, extra))  # like the verdicts: one value of each extra key per cell
     if df.empty:
         return pd.DataFrame(), pd.DataFrame()
-    all_seeds, few = plots_scores.select_runs(df, seeds=None), plots_scores.select_runs(df)
+    all_seeds, few = plots_scores.select_runs(df, seeds=None, extra=extra), plots_scores.select_runs(df, extra=extra)
     hist = read_per_run(runs_dir, list(all_seeds["run_id"]), "history.csv")
     scores = read_per_run(runs_dir, list(few["run_id"]), "scores.csv.gz")
     hist = hist.merge(all_seeds, on="run_id") if len(hist) else hist
@@ -106,19 +158,29 @@ def per_run_tables(runs: pd.DataFrame, runs_dir: Path) -> tuple[pd.DataFrame, pd
 
 
 def make_report(results_dir: str | Path, out_dir: str | Path, filters: dict[str, Any] | None = None,
-                plots: bool = True, workers: int = 1) -> tuple[Analysis, Path]:
-    """Read `results_dir/runs/*`, write the report folder; returns the analysis and the report.md path."""
+                plots: bool = True, workers: int = 1, code: str = "current") -> tuple[Analysis, Path]:
+    """Read `results_dir/runs/*`, write the report folder; returns the analysis and the report.md path.
+
+    `filters`: the user's `where` (any factor or dotted identity key → a value or a list); `code`: "current"
+    (default: runs made by other code are set aside and listed) or "all" (the code becomes a factor)."""
     from .document import document, write_document  # late: keeps the import graph one-way
 
+    if code not in CODES:  # before reading anything: a mistyped option is the first thing to hear about
+        raise ReportError(f"code={code!r}: must be one of {', '.join(CODES)}")
     loaded = load_runs(results_dir)
-    runs = keep(loaded.runs, filters or {})
+    runs, other = by_code(loaded.runs, code)
+    runs = keep(runs, filters or {})
     if measured(runs).empty:
         counts = ", ".join(f"{n} {s}" for s, n in runs["status"].value_counts().items()) or "none after the filter"
         active = {k: v for k, v in (filters or {}).items() if v is not None}
+        aside = f"; {len(other)} runs of other code set aside (code=all includes them)" if len(other) else ""
         raise ReportError(f"no completed run with a test accuracy under {str(loaded.runs_dir)!r} "
-                          f"({counts}{'; filter ' + str(active) if active else ''})")
-    hist, scores = per_run_tables(runs, loaded.runs_dir) if plots else (pd.DataFrame(), pd.DataFrame())
-    a = analyse(runs, hist, scores, plots)
+                          f"({counts}{'; filter ' + str(active) if active else ''}{aside})")
+    cell = cell_keys(runs)  # once per report
+    runs = runs.assign(duplicate_seed=duplicated_seeds(runs, cell))
+    hist, scores = per_run_tables(runs, loaded.runs_dir, cell) if plots else (pd.DataFrame(), pd.DataFrame())
+    a = analyse(runs, hist, scores, plots, cell)
+    a.other_code, a.code = code_listing(other), code
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "runs.csv", runs.to_csv(index=False))

@@ -107,6 +107,7 @@ def document(a: Analysis, results_dir: Path, drawn: dict[str, bool] | None = Non
                Heading(2, "Runs not in the statistics")]
     problems = problem_table(a.runs)
     blocks.append(Table(problems) if len(problems) else Para("None: every run completed."))
+    blocks += [Para(t) for t in [a.other_code_text(), a.versions_text()] if t]  # other code: listed, not counted
     blocks += [Heading(2, "Files"), Para("`runs.csv` (one row per run: factors, status, every metric), `summary.csv`/"
                                          "`summary.md`, `effects.csv`/`effects.md`, the PNG plots, this report "
                                          "(`report.md`, and `report.html` with the images embedded)."),

@@ -1,10 +1,17 @@
 """The edge where run folders become tables. Nothing here raises on a bad run: it becomes a row
-with a status that says what is wrong (interrupted, unreadable), and the report lists it."""
+with a status that says what is wrong (interrupted, unreadable), and the report lists it.
+
+A row holds the run's factors by short name (`head`, `convention`, ...), every other key of its identity by its
+dotted config key (`train.lr`, `head._target_`, `data.content`), its `code` fingerprint and whether that is the
+current code's (`code_current`), the traits its component classes declare (`symmetric`, `same_high`, ...) and
+its metrics. A record written before runs had an identity loads with its factors only, as code "unknown".
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +19,9 @@ import pandas as pd
 import yaml
 from hydra.errors import CompactHydraException
 
-from .labels import FACTORS
+from ablation.identity import COMPONENT_GROUPS, code_fingerprint
+
+from .labels import FACTORS, SHORT, register
 
 METRICS = (
     "train_acc", "test_acc", "test_acc_swapped", "test_acc_both_orders", "test_auc", "swap_gap", "score_std",
@@ -21,7 +30,14 @@ METRICS = (
     "wall_time_s",
 )
 STATUSES = ("completed", "skipped", "failed", "diverged", "interrupted", "unreadable")
-COLUMNS = ("run_id", "status", "detail", *FACTORS, *METRICS, "finished_at")
+RECORDED = STATUSES[:4]  # runs with a record: factors, identity, traits (the others are listed, never counted)
+FLAGS = ("weightless", "bounded", "symmetric", "antisymmetric", "same_high")  # True/False, declared by the classes
+TRAITS = (*FLAGS, "threshold", "head_label", "encoder_label", "loss_label", "data_label")
+TOP = "_identity_top"  # a row's top-level identity keys (not dotted), collected by `tidy`
+UNKNOWN_CODE = "unknown"  # the code of a record written before runs recorded theirs
+VERSIONS = ("ablation", "torch", "python")  # a record's `versions`: columns <name>_version (read, never a factor)
+COLUMNS = ("run_id", "status", "detail", *FACTORS, "code", "code_current", *TRAITS, *METRICS, "finished_at",
+           *(f"{v}_version" for v in VERSIONS))
 
 
 class ReportError(CompactHydraException):
@@ -90,32 +106,110 @@ def read_run(folder: Path) -> dict[str, Any]:
     except ValueError as e:
         return {**row, **factors_from_config(folder), "status": "unreadable", "detail": f"metrics.json: {e}"}
     metrics = rec.get("metrics") if isinstance(rec.get("metrics"), dict) else {}
+    ident = rec.get("identity") if isinstance(rec.get("identity"), dict) else {}
+    ident = {k: v for k, v in ident.items() if k not in SHORT or k.endswith("._target_")}  # short names come from factors
+    top = [k for k in ident if "." not in k and k != "code"]  # a top-level key of the user's config, e.g. `device`
+    traits = rec.get("traits") if isinstance(rec.get("traits"), dict) else {}
     detail = rec.get("reason") or rec.get("error") or ""
-    return {**row, **rec["factors"], **metrics, "status": rec["status"], "detail": str(detail),
-            "finished_at": rec.get("finished_at")}
+    code = rec.get("code") or ident.get("code") or UNKNOWN_CODE
+    versions = rec.get("versions") if isinstance(rec.get("versions"), dict) else {}
+    row.update({f"{v}_version": str(versions[v]) for v in VERSIONS if versions.get(v) is not None})
+    return {**row, **ident, **traits, **rec["factors"], **metrics, "code": str(code), "status": rec["status"],
+            "detail": str(detail), "finished_at": rec.get("finished_at"), **({TOP: top} if top else {})}
+
+
+def _typed(col: pd.Series) -> pd.Series:
+    """An identity column as its values are: whole numbers as Int64, numbers as floats, else as they are."""
+    vals = col.dropna()
+    if vals.empty:
+        return col
+    if all(isinstance(v, bool) for v in vals):
+        return col.astype("boolean")
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in vals):
+        return col.astype("Int64")
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
+        return col.astype(float)
+    return col
+
+
+def identity_columns(runs: pd.DataFrame) -> list[str]:
+    """The columns that hold identity keys beyond the short-name factors: every dotted key, and `code`."""
+    return [c for c in runs.columns if "." in c or c == "code" or c in runs.attrs.get("identity_top", ())]
+
+
+@lru_cache(maxsize=1)
+def _builtin_heads() -> dict[str, type]:
+    from ablation import heads
+    from ablation.contract import name_of
+
+    return {name_of(c): c for c in vars(heads).values()
+            if isinstance(c, type) and issubclass(c, heads.Head) and isinstance(getattr(c, "symmetric", None), bool)}
+
+
+def builtin_traits(head: str, convention: Any) -> dict[str, Any]:
+    """Traits of a record that predates them, from the built-in head class of that name (none for others)."""
+    from ablation.contract import HEAD_FLAGS
+
+    cls = _builtin_heads().get(head)
+    if cls is None:
+        return {}
+    return {**{f: bool(getattr(cls, f)) for f in HEAD_FLAGS}, "same_high": convention == "similarity"}
+
+
+def current_code(runs: pd.DataFrame) -> pd.Series:
+    """Whether each run's code fingerprint is the one the current code has for its component classes."""
+    targets = [c for c in (f"{g}._target_" for g in COMPONENT_GROUPS) if c in runs]
+    cache: dict[tuple, str] = {}
+    out = []
+    for code, *tg in zip(runs["code"], *(runs[c] for c in targets)):
+        if pd.isna(code) or code == UNKNOWN_CODE or not tg or any(pd.isna(t) for t in tg):
+            out.append(False if not pd.isna(code) else pd.NA)
+            continue
+        key = tuple(tg)
+        if key not in cache:
+            cache[key] = code_fingerprint(key)
+        out.append(code == cache[key])
+    return pd.Series(out, index=runs.index, dtype="boolean")
 
 
 def tidy(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Rows → the runs table: known columns first (always present), numbers as numbers, one row per run."""
+    """Rows → the runs table: known columns first (always present), then the identity keys, then other metrics."""
+    top = sorted({k for r in rows for k in r.pop(TOP, ())} - set(COLUMNS))
     df = pd.DataFrame(rows)
     for col in COLUMNS:
         if col not in df:
             df[col] = pd.NA
-    extra = sorted(c for c in df.columns if c not in COLUMNS)
-    df = df[[*COLUMNS, *extra]]
-    for col in ("depth", "seed", "epochs", *METRICS, *extra):
+    ident = sorted(c for c in df.columns if c not in COLUMNS and ("." in c or c in top))
+    extra = sorted(c for c in df.columns if c not in COLUMNS and c not in ident)
+    df = df[[*COLUMNS, *ident, *extra]]
+    for col in ("depth", "seed", "epochs", "threshold", *METRICS, *extra):
         df[col] = pd.to_numeric(df[col], errors="coerce")  # a garbled value becomes NaN, not a crash
+    for col in ident:
+        df[col] = _typed(df[col])
     for col in ("depth", "seed", "epochs"):
         df[col] = df[col].astype("Int64")
-    for col in ("head", "encoder", "loss", "convention", "pair_order", "data", "status", "detail"):
+    for col in ("head", "encoder", "loss", "convention", "pair_order", "data", "status", "detail", "code",
+                "head_label", "encoder_label", "loss_label", "data_label", *(f"{v}_version" for v in VERSIONS)):
         df[col] = df[col].astype("string")
-    return df.sort_values(["status", "run_id"], kind="stable").reset_index(drop=True)
+    old = df["status"].isin(RECORDED) & df["symmetric"].isna() & df["head"].notna()
+    for i in df.index[old]:  # records from before traits: the built-in class of that name declares them
+        for k, v in builtin_traits(df.at[i, "head"], df.at[i, "convention"]).items():
+            df.at[i, k] = v
+    for col in FLAGS:
+        df[col] = df[col].astype("boolean")
+    df.loc[df["status"].isin(RECORDED) & df["threshold"].isna(), "threshold"] = 0.5  # every built-in loss's
+    df["code_current"] = current_code(df)
+    df = df.sort_values(["status", "run_id"], kind="stable").reset_index(drop=True)
+    df.attrs["identity_top"] = tuple(top)
+    return df
 
 
 def load_runs(results_dir: str | Path) -> Loaded:
-    """Every run folder under `results_dir/runs` as one table."""
+    """Every run folder under `results_dir/runs` as one table (and the components' labels learnt from it)."""
     folders = run_folders(Path(results_dir))
-    return Loaded(tidy([read_run(f) for f in folders]), Path(results_dir) / "runs")
+    runs = tidy([read_run(f) for f in folders])
+    register(runs)
+    return Loaded(runs, Path(results_dir) / "runs")
 
 
 def read_per_run(runs_dir: Path, run_ids: list[str], name: str) -> pd.DataFrame:

@@ -13,8 +13,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .labels import in_words, levels, value_name  # noqa: E402
-from .select import BASELINE, where  # noqa: E402
+from .labels import in_words, levels, setting, value_name  # noqa: E402
+from .select import BASELINE, control_head, where  # noqa: E402
 from .plotkit import chance_line, grid, seeds_text, t_interval  # noqa: E402
 from .stats import mean_ci  # noqa: E402
 from .verdicts import CEILING  # noqa: E402
@@ -23,14 +23,33 @@ def _order(df: pd.DataFrame, factor: str) -> list[str]:
     return [value_name(factor, v) for v in levels(df[factor], factor)]
 
 
-def accuracy_by_head(df: pd.DataFrame) -> plt.Figure | None:
-    """Plot 1: test accuracy by head × hidden layers, faceted by encoder and loss sign convention."""
+def extra_text(df: pd.DataFrame, extra: list[str] | tuple[str, ...]) -> list[str]:
+    """Per row, the extra cell keys in words ('train.lr=0.003'), '' without any: what splits a bar or panel further."""
+    if not extra:
+        return [""] * len(df)
+    return [setting(dict(zip(extra, vals))) for vals in zip(*(df[k] for k in extra))]
+
+
+def _extra_order(df: pd.DataFrame, extra: list[str] | tuple[str, ...]) -> list[str]:
+    if not extra:
+        return [""]
+    keys = df[list(extra)].drop_duplicates()
+    keys = keys.sort_values(list(extra), key=lambda c: c.astype("string") if c.dtype == object else c, kind="stable")
+    return list(dict.fromkeys(extra_text(keys, extra)))
+
+
+def accuracy_by_head(df: pd.DataFrame, extra: list[str] | tuple[str, ...] = ()) -> plt.Figure | None:
+    """Plot 1: test accuracy by head × hidden layers, faceted by encoder and loss sign convention (and by every
+    extra cell key, e.g. one panel per learning rate)."""
     d = where(df, loss="contrastive", pair_order="random")
     if d.empty:
         return None
     w = in_words(d, ["head", "depth", "encoder", "convention"]).assign(acc=100 * d["test_acc"])
-    w["panel"] = w["encoder"] + " · " + w["convention"]
-    panels = [f"{e} · {c}" for c in _order(d, "convention") for e in _order(d, "encoder") if (w["panel"] == f"{e} · {c}").any()]
+    more = extra_text(d, extra)
+    w["panel"] = [f"{e} · {c}" + (f"\n{x}" if x else "") for e, c, x in zip(w["encoder"], w["convention"], more)]
+    panels = [f"{e} · {c}" + (f"\n{x}" if x else "") for x in _extra_order(d, extra) for c in _order(d, "convention")
+              for e in _order(d, "encoder")]
+    panels = [p for p in panels if (w["panel"] == p).any()]
     kw = dict(x="head", y="acc", hue="depth", order=_order(d, "head"), hue_order=_order(d, "depth"))
     fig, axes = grid(len(panels), 5.0, 3.8, cols=2, sharey=True)
     for ax, name in zip(axes, panels):
@@ -48,24 +67,33 @@ def accuracy_by_head(df: pd.DataFrame) -> plt.Figure | None:
     axes[0].get_legend().remove()
     fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), frameon=False,
                title="hidden layers after the merge (dashed: chance)")
-    n = d.groupby(["head", "depth", "encoder", "convention"]).size()
+    n = d.groupby(["head", "depth", "encoder", "convention", *extra], dropna=False).size()
     fig.suptitle("Test accuracy by head and hidden layers (contrastive loss, random pair order)\n"
                  f"bars: mean over {seeds_text(n)}, whiskers: 95 % CI, dots: single seeds")
     return fig
 
 
-def pair_order_control(df: pd.DataFrame) -> plt.Figure | None:
-    """Plot 5: subtract without a hidden layer, random vs sorted pairs, scored in each order and in both."""
-    d = where(df, **{k: v for k, v in BASELINE.items() if k != "pair_order"}, head="subtract")
+def pair_order_control(df: pd.DataFrame, extra: list[str] | tuple[str, ...] = ()) -> plt.Figure | None:
+    """Plot 5: an antisymmetric head (subtract) without a hidden layer, random vs sorted pairs, scored in each
+    order and in both (one group per pair order and extra cell key)."""
+    head = control_head(df)
+    if head is None:
+        return None
+    d = where(df, **{k: v for k, v in BASELINE.items() if k != "pair_order"}, head=head)
     if d["pair_order"].nunique() < 2:
-        d = where(df, head="subtract", depth=0)
+        d = where(df, head=head, depth=0)
     if d.empty:
         return None
+    d = d.assign(group=[value_name("pair_order", o) + (f"\n{x}" if x else "")
+                        for o, x in zip(d["pair_order"], extra_text(d, extra))])
+    order = [value_name("pair_order", o) + (f"\n{x}" if x else "") for x in _extra_order(d, extra)
+             for o in levels(d["pair_order"], "pair_order")]
+    order = [g for g in order if (d["group"] == g).any()]
     scored = {"test_acc": "pairs as built", "test_acc_swapped": "inputs swapped", "test_acc_both_orders": "both orders"}
-    long = d.melt(id_vars=["pair_order", "run_id"], value_vars=list(scored), var_name="scored", value_name="acc")
-    long = in_words(long, ["pair_order"]).assign(acc=lambda x: 100 * x["acc"], scored=lambda x: x["scored"].map(scored))
-    fig, ax = plt.subplots(figsize=(11, 4.8), layout="constrained")
-    kw = dict(x="pair_order", y="acc", hue="scored", order=_order(d, "pair_order"), hue_order=list(scored.values()))
+    long = d.melt(id_vars=["group", "run_id"], value_vars=list(scored), var_name="scored", value_name="acc")
+    long = long.assign(acc=lambda x: 100 * x["acc"], scored=lambda x: x["scored"].map(scored))
+    fig, ax = plt.subplots(figsize=(max(11, 3.4 * len(order) + 4), 4.8), layout="constrained")  # + legend
+    kw = dict(x="group", y="acc", hue="scored", order=order, hue_order=list(scored.values()))
     sns.barplot(long, ax=ax, errorbar=t_interval, capsize=0.12, alpha=0.85, **kw)
     sns.stripplot(long, ax=ax, dodge=True, palette="dark:black", size=3.5, legend=False, **kw)
     chance_line(ax)
@@ -73,25 +101,35 @@ def pair_order_control(df: pd.DataFrame) -> plt.Figure | None:
                label="75 %: most an antisymmetric head can score over both orders")
     ax.set(ylim=(0, 102), xlabel="order of the two digits in each training and test pair", ylabel="test accuracy (%)")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="test pairs scored with")
-    ax.set_title("The control: the same subtract head (no hidden layer) on pairs in random vs fixed order\n"
-                 f"bars: mean over {seeds_text(d.groupby('pair_order').size())}, whiskers: 95 % CI, dots: single seeds")
+    ax.set_title(f"The control: the same head ({value_name('head', head)}, no hidden layer) on pairs in random vs fixed order\n"
+                 f"bars: mean over {seeds_text(d.groupby('group').size())}, whiskers: 95 % CI, dots: single seeds")
     return fig
 
 
-def convention_grid(df: pd.DataFrame, skipped: pd.DataFrame | None = None) -> plt.Figure | None:
-    """Plot 6: mean test accuracy of each head under each loss and sign convention (no hidden layer)."""
+def convention_grid(df: pd.DataFrame, skipped: pd.DataFrame | None = None,
+                    extra: list[str] | tuple[str, ...] = ()) -> plt.Figure | None:
+    """Plot 6: mean test accuracy of each head (one row per head and extra cell key) under each loss and sign
+    convention (no hidden layer)."""
     d = where(df, depth=0, encoder="mlp", pair_order="random")
     if d.empty:
         return None
+    more = extra_text(d, extra)
     d = in_words(d, ["head", "loss", "convention"]).assign(column=lambda x: x["loss"] + "\n" + x["convention"])
+    d["head"] = [h + (f"\n{x}" if x else "") for h, x in zip(d["head"], more)]
+    rows = [h + (f"\n{x}" if x else "") for h in _order(df, "head") for x in _extra_order(df, extra)]
+    if extra:  # only the combinations that were run; without extra keys every head of the study has its row
+        rows = [r for r in rows if (d["head"] == r).any()]
     g = d.groupby(["head", "column"])["test_acc"]
     cols = [f"{value_name('loss', lo)}\n{value_name('convention', c)}" for lo in levels(df["loss"], "loss")
             for c in levels(df["convention"], "convention")]
-    mean = (g.mean().unstack() * 100).reindex(index=_order(df, "head"), columns=cols).dropna(how="all", axis=1)
+    mean = (g.mean().unstack() * 100).reindex(index=rows, columns=cols).dropna(how="all", axis=1)
     text = g.agg(lambda s: f"{100 * s.mean():.1f} %\n±{100 * mean_ci(s).half:.1f}" if len(s) > 1
                  else f"{100 * s.mean():.1f} %\n(1 seed)").unstack()
     if skipped is not None and len(skipped):
-        s = in_words(where(skipped, depth=0), ["head", "loss", "convention"]).astype({"loss": str, "convention": str})
+        s = where(skipped, depth=0)
+        s_more = extra_text(s, extra)
+        s = in_words(s, ["head", "loss", "convention"]).astype({"loss": str, "convention": str})
+        s["head"] = [h + (f"\n{x}" if x else "") for h, x in zip(s["head"], s_more)]
         for h, c in zip(s["head"], s["loss"] + "\n" + s["convention"]):
             if h in mean.index and c in mean.columns and pd.isna(mean.loc[h, c]):
                 text.loc[h, c] = "does not apply"

@@ -1,15 +1,26 @@
-"""Which runs answer which question: measured runs, the common context, and slices around the baseline."""
+"""Which runs answer which question: measured runs, the design's cells, the common context, slices around the
+baseline, the user's filter and the code that made the runs.
+
+The factors come from the runs: every key of their identity that takes two or more values among them (a key a
+run does not have, like `head.hidden` for the weightless distance head, is "not applicable", not a level).
+A cell is every factor but the seed, so runs that differ in anything but the seed are never pooled.
+"""
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from .labels import CONTEXT
+from .labels import CELL, CONTEXT, FACTORS, SHORT, levels
+from .load import RECORDED, ReportError, identity_columns
 
 # The Keras example's setting: every comparison changes one factor (and the head) away from it.
 BASELINE: dict[str, Any] = {"depth": 0, "encoder": "mlp", "loss": "contrastive", "convention": "distance", "pair_order": "random"}
+LOST = ("failed", "diverged")  # runs that were meant to measure a cell and did not: counted per cell
+CODES = ("current", "all")  # which runs enter the statistics: the current code's only, or every code (a factor)
 
 
 def measured(runs: pd.DataFrame) -> pd.DataFrame:
@@ -17,26 +28,110 @@ def measured(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[(runs["status"] == "completed") & runs["test_acc"].notna()]
 
 
-def context(runs: pd.DataFrame) -> dict[str, Any]:
-    """The most common (data, epochs) among measured runs: verdicts and plots compare runs within it."""
+def recorded(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs with a record (completed, skipped, failed, diverged): what the factors are read from."""
+    return runs[runs["status"].isin(RECORDED)]
+
+
+def varying(runs: pd.DataFrame) -> list[str]:
+    """Every key (short name or dotted) that takes at least two non-null values among the recorded runs."""
+    r = recorded(runs)
+    return [c for c in (*FACTORS, *identity_columns(r)) if c in r and r[c].nunique(dropna=True) >= 2]
+
+
+def cell_keys(runs: pd.DataFrame) -> list[str]:
+    """The levels of a cell: the known factors but the seed (CELL), then every other identity key that varies
+    and is not fixed by them (`head._target_` follows `head`; `train.lr` in a learning-rate sweep does not)."""
+    r = recorded(runs)
+    base = [c for c in CELL if c in r]
+    dotted = [c for c in varying(r) if c not in FACTORS]
+    if r.empty or not dotted:
+        return base
+    return base + [c for c in dotted if _splits(r[r[c].notna()], base, c)]
+
+
+def _splits(r: pd.DataFrame, base: list[str], key: str) -> bool:
+    """Does `key` take two values within one cell of `base` (among the runs that have the key)?"""
+    return r.groupby([*base, key], dropna=False, sort=False).ngroups > r.groupby(base, dropna=False, sort=False).ngroups
+
+
+def extra_keys(runs: pd.DataFrame) -> list[str]:
+    """The cell's levels beyond the known factors (dotted keys that vary, `code` when several codes are reported)."""
+    return [c for c in cell_keys(runs) if c not in CELL]
+
+
+def _scalar(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else v
+
+
+def context(runs: pd.DataFrame, extra: list[str] | None = None) -> dict[str, Any]:
+    """The most common (data, epochs) among measured runs, then the most common value of each extra cell key
+    there: verdicts compare runs within it, so they never pool, say, two learning rates."""
     m = measured(runs)
     if m.empty:
         return {}
     counts = m.groupby(list(CONTEXT), dropna=False).size().sort_values(ascending=False, kind="stable")
-    return dict(zip(CONTEXT, (v.item() if hasattr(v, "item") else v for v in counts.index[0])))
+    ctx = dict(zip(CONTEXT, (_scalar(v) for v in counts.index[0])))
+    sub = where(m, **ctx)
+    for key in (extra_keys(runs) if extra is None else extra):
+        vals = sub[key].dropna()
+        if vals.nunique() < 2:
+            continue
+        counts = vals.value_counts()
+        top = [v for v in levels(vals, key) if counts[v] == counts.max()][0]  # ties: the first in reading order
+        ctx[key] = _scalar(top)
+        sub = where(sub, **{key: ctx[key]})
+    return ctx
+
+
+def _matches(col: pd.Series, values: list[Any]) -> pd.Series:
+    """Equality that takes 0.003 typed by a user to equal the 0.003 in a run's identity, and "1" to equal 1."""
+    mask = pd.Series(False, index=col.index)
+    numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+    for v in values:
+        if numeric and isinstance(v, str):
+            try:
+                v = float(v)
+            except ValueError:
+                pass
+        if numeric and isinstance(v, numbers.Number) and not isinstance(v, bool):
+            mask |= pd.Series(np.isclose(col.astype(float), float(v), rtol=1e-9, atol=0), index=col.index).fillna(False)
+        else:
+            text = str(v).lower() if isinstance(v, bool) else str(v)
+            mask |= (col.astype("string").str.lower() if pd.api.types.is_bool_dtype(col) else col.astype("string")) \
+                .eq(text).fillna(False)
+    return mask.astype(bool)
 
 
 def where(runs: pd.DataFrame, **levels: Any) -> pd.DataFrame:
-    """Rows whose factors equal the given levels (a list means any of them)."""
+    """Rows whose factors equal the given levels (a list means any of them). Dotted keys (`**{"train.lr": 1e-3}`)
+    also keep the rows without that key: a key a run does not have is not applicable, not another level."""
     mask = pd.Series(True, index=runs.index)
     for f, v in levels.items():
-        mask &= runs[f].isin(v if isinstance(v, (list, tuple, set)) else [v]).fillna(False)
+        values = list(v) if isinstance(v, (list, tuple, set)) else [v]
+        if f in FACTORS:
+            mask &= runs[f].isin(values).fillna(False).astype(bool)
+        else:
+            mask &= _matches(runs[f], values) | runs[f].isna()
     return runs[mask]
 
 
-def in_context(runs: pd.DataFrame) -> pd.DataFrame:
-    """Measured runs at the common (data, epochs)."""
-    return where(measured(runs), **context(runs))
+def in_context(runs: pd.DataFrame, ctx: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Measured runs at the common (data, epochs), each extra cell key at its context value — or, in a cell that
+    was never run at that value, at the cell's own most common one: one level per cell, no cell dropped."""
+    ctx = context(runs) if ctx is None else ctx
+    m = where(measured(runs), **{k: v for k, v in ctx.items() if k in FACTORS})
+    base = [c for c in CELL if c in m]
+    for key, value in ((k, v) for k, v in ctx.items() if k not in FACTORS):
+        hit = _matches(m[key], [value]) | m[key].isna()
+        has = hit.groupby([m[c] for c in base], dropna=False, sort=False).transform("any")
+        keep = hit & has
+        for _, g in m[~has].groupby(base, dropna=False, sort=False):  # cells never run at the context value
+            counts = g[key].value_counts()
+            top = [v for v in levels(g[key], key) if counts[v] == counts.max()][0]
+            keep |= m.index.isin(g.index[_matches(g[key], [top])])
+        m = m[keep]
+    return m
 
 
 def around_baseline(runs: pd.DataFrame, *free: str) -> pd.DataFrame:
@@ -44,12 +139,81 @@ def around_baseline(runs: pd.DataFrame, *free: str) -> pd.DataFrame:
     return where(runs, **{f: v for f, v in BASELINE.items() if f not in free})
 
 
-def apply_filter(runs: pd.DataFrame, filters: dict[str, Any]) -> pd.DataFrame:
-    """The user's `where.<factor>=...` selection; None means every value. Values compare as text."""
-    mask = pd.Series(True, index=runs.index)
-    for f, v in filters.items():
+def control_head(runs: pd.DataFrame) -> str | None:
+    """The head the pair-order control is about: an antisymmetric one (its class declares it), in reading order
+    (subtract first)."""
+    anti = runs[runs["antisymmetric"].fillna(False).astype(bool)] if "antisymmetric" in runs else runs.iloc[0:0]
+    heads = levels(anti["head"], "head")
+    return heads[0] if heads else None
+
+
+def filter_keys(runs: pd.DataFrame, filters: dict[str, Any]) -> dict[str, Any]:
+    """The user's `where.<key>=...` with dotted aliases of the known factors (`loss.convention`) by their short
+    names and None (no filter) dropped; a key no run has is a ReportError naming the keys there are."""
+    known = [*FACTORS, *identity_columns(runs), "code_current", "symmetric", "antisymmetric", "weightless", "bounded",
+             "same_high"]
+    out, unknown = {}, []
+    for key, v in flatten(filters).items():
         if v is None:
             continue
-        wanted = {str(x) for x in (v if isinstance(v, (list, tuple)) else [v])}
-        mask &= runs[f].astype("string").isin(wanted).fillna(False)
+        key = SHORT.get(key, key) if not key.endswith("._target_") else key
+        (out.__setitem__(key, v) if key in runs else unknown.append(key))
+    if unknown:
+        keys = ", ".join(k for k in dict.fromkeys(known) if k in runs)
+        raise ReportError(f"where.{unknown[0]}: no run has this key. Filter on one of: {keys}")
+    return out
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{'train': {'lr': 0.003}} (what `where.train.lr=0.003` gives) → {'train.lr': 0.003}."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def apply_filter(runs: pd.DataFrame, filters: dict[str, Any]) -> pd.DataFrame:
+    """The user's `where.<key>=...` selection (any factor, any dotted identity key, a trait); None means every
+    value; a list means any of them. Only runs that have the key with that value are kept."""
+    mask = pd.Series(True, index=runs.index)
+    for f, v in filter_keys(runs, filters).items():
+        mask &= _matches(runs[f], list(v) if isinstance(v, (list, tuple)) else [v])
     return runs[mask]
+
+
+def by_code(runs: pd.DataFrame, code: str = "current") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(runs the report uses, runs it sets aside): by default the runs made by other code than the current one
+    (or before runs recorded their code) are set aside; `code=all` keeps them, and `code` becomes a factor."""
+    if code not in CODES:
+        raise ReportError(f"code={code!r}: must be one of {', '.join(CODES)}")
+    other = runs["status"].isin(RECORDED) & ~runs["code_current"].fillna(False).astype(bool)
+    if code == "all":
+        return runs, runs.iloc[0:0]
+    return runs[~other], runs[other]
+
+
+def code_listing(other: pd.DataFrame) -> pd.DataFrame:
+    """The set-aside runs per code: how many, of which statuses, which heads."""
+    if other.empty:
+        return pd.DataFrame(columns=["code", "runs", "statuses", "heads"])
+    g = other.groupby("code", dropna=False)
+    return pd.DataFrame({
+        "code": [str(c) for c in g.groups],
+        "runs": g.size().to_numpy(),
+        "statuses": g["status"].agg(lambda s: ", ".join(f"{n} {k}" for k, n in s.value_counts().items())).to_numpy(),
+        "heads": g["head"].agg(lambda s: ", ".join(sorted(map(str, s.dropna().unique())))).to_numpy(),
+    }).sort_values("runs", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def duplicated_seeds(runs: pd.DataFrame, cell: list[str]) -> pd.Series:
+    """True for a measured run whose cell holds another measured run with the same seed (flagged, never averaged)."""
+    m = measured(runs)
+    out = pd.Series(False, index=runs.index)
+    if m.empty:
+        return out
+    dup = m.duplicated([*cell, "seed"], keep=False)
+    out.loc[dup.index] = dup.to_numpy()
+    return out
