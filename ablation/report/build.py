@@ -15,6 +15,9 @@ import pandas as pd
 from ablation.store import write_text
 
 from . import plots_runs, plots_scores
+from . import plots_mechanism
+from .rivals import Rival, rivals
+from .seed_table import original_table
 from .plotkit import save
 from .answer import answers
 from .claims import check_claims
@@ -37,6 +40,12 @@ FIGURES = {  # file → what it shows (the caption; conclusions are in the text,
                               "first, scored in the pairs' own order, swapped, and over both orders.",
     "head_by_convention.png": "Mean test accuracy of each head (no hidden layer) under each loss and sign convention.",
 }
+MECHANISM_FIGURES = {  # drawn in the section "The mechanism, drawn"
+    "image_views.png": "The head's one number per image, w·f(x), for the test images by digit class: subtract without a "
+                       "hidden layer on random-order pairs vs the same head on pairs with the smaller digit first.",
+    "collapse_over_training.png": "The spread of the output over the test pairs per epoch, subtract vs symmetric heads "
+                                  "(mean over seeds, band: 95 % CI). Dashed: the collapse threshold.",
+}
 
 
 @dataclass
@@ -48,6 +57,9 @@ class Analysis:
     claims: list[Claim]
     answers: list[str]
     figures: dict[str, Job] = field(default_factory=dict)  # file → how to draw it (None: nothing to show)
+    rivals: list[Rival] = field(default_factory=list)  # the thread's other explanations, tested
+    original: dict[str, Any] = field(default_factory=dict)  # the thread's table beside the full-MNIST runs
+    mechanism: str = ""  # the view figure's numbers in words
 
 
 def keep(runs: pd.DataFrame, filters: dict[str, Any]) -> pd.DataFrame:
@@ -56,10 +68,13 @@ def keep(runs: pd.DataFrame, filters: dict[str, Any]) -> pd.DataFrame:
     return pd.concat([apply_filter(runs[runs["head"].notna()], filters), unknown]).sort_index()
 
 
-def analyse(runs: pd.DataFrame, histories: pd.DataFrame, scores: pd.DataFrame, plots: bool = True) -> Analysis:
+def analyse(runs: pd.DataFrame, histories: pd.DataFrame, scores: pd.DataFrame, plots: bool = True,
+            views: pd.DataFrame | None = None) -> Analysis:
     """Everything the report says, from tables in memory (pure but for drawing figures)."""
     ctx, df = context(runs), in_context(runs)
     a = Analysis(runs, ctx, summary(runs), factor_effects(df), check_claims(df, ctx), answers(df, ctx))
+    views = pd.DataFrame() if views is None else views
+    a.rivals, a.original, a.mechanism = rivals(df, ctx), original_table(runs), plots_mechanism.view_words(views)
     if plots:
         skipped = where(runs[runs["status"] == "skipped"], **ctx)
         jobs = {
@@ -69,6 +84,8 @@ def analyse(runs: pd.DataFrame, histories: pd.DataFrame, scores: pd.DataFrame, p
             "swap_plot.png": (plots_scores.swap_plot, scores),
             "pair_order_control.png": (plots_runs.pair_order_control, df),
             "head_by_convention.png": (plots_runs.convention_grid, df, skipped),
+            "image_views.png": (plots_mechanism.image_views, views),
+            "collapse_over_training.png": (plots_mechanism.collapse_over_training, histories),
         }
         a.figures = {name: job if not job[1].empty else None for name, job in jobs.items()}
     return a
@@ -118,7 +135,8 @@ def make_report(results_dir: str | Path, out_dir: str | Path, filters: dict[str,
         raise ReportError(f"no completed run with a test accuracy under {str(loaded.runs_dir)!r} "
                           f"({counts}{'; filter ' + str(active) if active else ''})")
     hist, scores = per_run_tables(runs, loaded.runs_dir) if plots else (pd.DataFrame(), pd.DataFrame())
-    a = analyse(runs, hist, scores, plots)
+    views = plots_mechanism.read_views(in_context(runs), loaded.runs_dir) if plots else pd.DataFrame()
+    a = analyse(runs, hist, scores, plots, views)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "runs.csv", runs.to_csv(index=False))

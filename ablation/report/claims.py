@@ -72,6 +72,11 @@ def describe(levels: dict[str, Any]) -> str:
     return setting(levels)
 
 
+def cell_numbers(df: pd.DataFrame) -> str:
+    """Each cell's test accuracy with its CI, in words."""
+    return "; ".join(f"{describe(lv)}: {acc_text(mean_ci(g['test_acc']))}" for lv, g in cells(df)) if len(df) else "no runs"
+
+
 def _run_list(df: pd.DataFrame, col: str, fmt: str = "{:.3g}") -> str:
     return ", ".join(f"{rid} ({fmt.format(v)})" for rid, v in zip(df["run_id"], df[col]))
 
