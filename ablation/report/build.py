@@ -74,7 +74,8 @@ def analyse(runs: pd.DataFrame, histories: pd.DataFrame, scores: pd.DataFrame, p
     ctx, df = context(runs), in_context(runs)
     a = Analysis(runs, ctx, summary(runs), factor_effects(df), check_claims(df, ctx), answers(df, ctx))
     views = pd.DataFrame() if views is None else views
-    a.rivals, a.original, a.mechanism = rivals(df, ctx), original_table(runs), plots_mechanism.view_words(views)
+    a.rivals, a.original = rivals(df, ctx), original_table(runs)
+    a.mechanism = " ".join(t for t in (plots_mechanism.view_words(views), plots_mechanism.collapse_words(histories)) if t)
     if plots:
         skipped = where(runs[runs["status"] == "skipped"], **ctx)
         jobs = {

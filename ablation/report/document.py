@@ -64,7 +64,7 @@ def in_short(a: Analysis) -> str:
              + (f"; {sanity.count(NOT_MEASURED)} not measured" if NOT_MEASURED in sanity else "") + ".")
     if a.rivals:
         text += " Rival explanations from the thread: " + "; ".join(
-            f"({r.key}) {r.statement[:1].lower() + r.statement[1:].rstrip('.')} — {r.verdict}" for r in a.rivals) + "."
+            f"({r.key}) {r.statement} — {r.verdict}" for r in a.rivals) + "."
     return text
 
 
@@ -124,9 +124,10 @@ def rival_blocks(a: Analysis) -> list[Block]:
 def mechanism_blocks(a: Analysis, drawn: dict[str, bool]) -> list[Block]:
     out: list[Block] = [Para("Subtract + a single dense layer sees each image only through one number, w·f(x): "
                              "z(a,b) = w·f(a) − w·f(b) + c. Each run records that number for every test image "
-                             "(`views.csv.gz`); the first figure draws it by digit class. "
-                             + (a.mechanism or "No run in the figure's setting recorded it (runs from before the "
-                                "recording; delete them and sweep again)."))]
+                             "(`views.csv.gz`); the first figure draws it by digit class, the second the spread of the "
+                             "output per epoch (`history.csv`). "
+                             + (a.mechanism or "No run in the figures' setting recorded them (runs from before the "
+                                "recording: delete them and sweep again)."))]
     for name, caption in MECHANISM_FIGURES.items() if a.figures else ():
         out.append(Image(name, caption) if drawn.get(name) else Para(f"*{name}: no recorded runs to plot.*"))
     return out

@@ -101,17 +101,37 @@ def image_views(views: pd.DataFrame) -> plt.Figure | None:
     return fig
 
 
+def spread_curves(hist: pd.DataFrame) -> pd.DataFrame:
+    """The histories the collapse figure draws: sigmoid heads only, one named curve per head, depth and pair order."""
+    if hist.empty or "test_score_std" not in hist:
+        return pd.DataFrame()
+    h = traits(hist.assign(convention=hist["convention"] if "convention" in hist else "distance"))
+    h = h[~h["weightless"]]  # a distance is not a probability: its spread is on another scale
+    return h.assign(curve=[f"{value_name('head', hd)}, {value_name('depth', d)}"
+                           + (", smaller digit first" if o == "sorted" else "")
+                           for hd, d, o in zip(h["head"], h["depth"], h["pair_order"])])
+
+
+def collapse_words(hist: pd.DataFrame) -> str:
+    """The figure's numbers: the spread after the first and after the last epoch, per curve (means over seeds)."""
+    h = spread_curves(hist)
+    if h.empty:
+        return ""
+    parts = []
+    for curve, g in h.groupby("curve"):
+        first, last = g["epoch"].min(), g["epoch"].max()
+        a, b = g.loc[g["epoch"] == first, "test_score_std"].mean(), g.loc[g["epoch"] == last, "test_score_std"].mean()
+        parts.append(f"{curve}: {a:.3f} after epoch {first}, {b:.3f} after epoch {last}")
+    return ("Spread of the output over the test pairs (std; collapsed below " f"{COLLAPSE_STD}): " + "; ".join(parts)
+            + ". The histories record the end of each epoch, so a collapse within the first epoch shows as a curve "
+              "that starts low.")
+
+
 def collapse_over_training(hist: pd.DataFrame) -> plt.Figure | None:
     """The spread (std) of the sigmoid output over the test pairs per epoch: subtract vs symmetric heads, seeds as bands."""
-    if hist.empty or "test_score_std" not in hist:
-        return None
-    h = traits(hist.assign(convention=hist.get("convention", "distance")))
-    h = h[~h["weightless"]]  # a distance is not a probability: its spread is on another scale
+    h = spread_curves(hist)
     if h.empty:
         return None
-    h = h.assign(curve=[f"{value_name('head', hd)}, {value_name('depth', d)}"
-                        + (", smaller digit first" if o == "sorted" else "")
-                        for hd, d, o in zip(h["head"], h["depth"], h["pair_order"])])
     order = sorted(h["curve"].unique(), key=lambda c: (not c.startswith("subtract"), "smaller" in c, c))
     fig, ax = plt.subplots(figsize=(9.5, 5), layout="constrained")
     sns.lineplot(h.assign(spread=h["test_score_std"].clip(lower=1e-5)), x="epoch", y="spread", hue="curve",
@@ -121,6 +141,6 @@ def collapse_over_training(hist: pd.DataFrame) -> plt.Figure | None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     n = h.groupby("curve")["run_id"].nunique()
-    ax.set_title("Collapse over training: the output's spread over the test pairs, per epoch\n"
+    fig.suptitle("Collapse over training: the output's spread over the test pairs, per epoch\n"
                  f"MLP encoder, contrastive loss, same → low; line: mean over {seeds_text(n)}, band: 95 % CI")
     return fig

@@ -73,14 +73,14 @@ def rivals(df: pd.DataFrame, ctx: dict[str, Any]) -> list[Rival]:
     ])
     answer = Rival(
         "a", "the answer in the thread",
-        "a − b ≈ 0 for same-digit pairs, and one dense unit cannot give a high response from zeros.",
-        [_pred("|a−b| + dense without a hidden layer also fails (its input is ≈ 0 for same pairs too)", abs_base,
+        "a − b ≈ 0 for same-digit pairs, and one dense unit cannot give a high response from zeros",
+        [_pred("|a−b| + dense without a hidden layer also fails, since its input is ≈ 0 for same pairs too", abs_base,
                {"head": "absdiff"}, ctx, NO_BETTER, WORKS, sym_vs_sub),
-         _pred("the same subtract head also fails on pairs in a fixed order (a − b is still ≈ 0 for same pairs)",
+         _pred("the same subtract head also fails on pairs in a fixed order, since a − b is still ≈ 0 for same pairs",
                sub_sorted, {"head": "subtract", "pair_order": "sorted"}, ctx, NO_BETTER, WORKS, sorted_vs_random)])
     asker = Rival(
         "b", "the asker",
-        "The flipped loss and accuracy (same → high score) are the problem.",
+        "the flipped loss and accuracy (same → high score) are the problem",
         [_pred("subtract works under the standard convention (same → low score)", sub_base, {"head": "subtract"}, ctx,
                WORKS, AT_CHANCE),
          _pred("|a−b| + dense fails under the flipped convention (same → high score)", abs_flip,
@@ -88,7 +88,7 @@ def rivals(df: pd.DataFrame, ctx: dict[str, Any]) -> list[Rival]:
     gain = "the CNN encoder raises subtract's accuracy over the MLP encoder"
     cnn = Rival(
         "c", "the asker's first proposal",
-        "A CNN encoder would fix it.",
+        "a CNN encoder would fix it",
         [_pred("subtract + a single dense layer works with a CNN encoder", sub_cnn, {"head": "subtract", "encoder": "cnn"},
                ctx, WORKS, AT_CHANCE),
          # whether the CNN helps at all: a contrast, judged as a prediction of its own
