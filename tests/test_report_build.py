@@ -69,7 +69,7 @@ def test_the_mechanism_numbers_come_from_the_recorded_views(tmp_path):
     assert abs(s.loc["sorted", "rho"]) == pytest.approx(1.0)  # in order of the digit
     a, md = make_report(results, tmp_path / "r", workers=1)
     text = md.read_text().split("## The mechanism, drawn")[1].split("\n## ")[0]
-    assert "smaller digit first (control): the 10 digit classes' mean w·f(x) spread by" in text
+    assert "Smaller digit first (control): the 10 digit classes' mean w·f(x) spread by" in text
     assert (tmp_path / "r" / "image_views.png").stat().st_size > 10_000
     assert (tmp_path / "r" / "collapse_over_training.png").stat().st_size > 10_000
 

@@ -70,10 +70,11 @@ def view_words(views: pd.DataFrame) -> str:
     s = view_stats(views)
     parts = []
     for order, g in s.groupby("pair_order"):
-        parts.append(f"{ORDER_NAMES.get(order, order)}: the 10 digit classes' mean w·f(x) spread by "
+        name = ORDER_NAMES.get(order, order)
+        parts.append(f"{name[:1].upper() + name[1:]}: the 10 digit classes' mean w·f(x) spread by "
                      f"{g['between'].mean():.3g} (std over the classes; within a class {g['within'].mean():.3g}), "
                      f"rank correlation of digit and class mean {g['rho'].mean():+.2f} ({len(g)} seeds)")
-    return "; ".join(parts) + "."
+    return ". ".join(parts) + "."
 
 
 def image_views(views: pd.DataFrame) -> plt.Figure | None:
