@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .stats import LEVEL, MeanCI, Test, holm, welch
+from .stats import MeanCI, Test, holm, welch
 
 # Every threshold a verdict uses; the report prints them next to the verdicts.
 CHANCE = 0.5
@@ -180,5 +180,3 @@ def sweep_command(levels: dict[str, Any], context: dict[str, Any]) -> str:
         args.append("loss.convention=distance")
     return " ".join(["python -m ablation.sweep -m", *args, f"seed={REPLICATES}"])
 
-
-CI_WORDS = f"{100 * LEVEL:.0f} % CI"
