@@ -37,7 +37,7 @@ def diagnose(
     out: dict[str, float | None] = {
         "test_acc": float(np.mean(p_ab == same)),
         "test_acc_swapped": float(np.mean(p_ba == same)),
-        # Accuracy over both orders of every pair: ≤ 75 % for an antisymmetric head (docs/mechanism.md §3).
+        # Accuracy over both orders of every pair: ≤ 75 % for an antisymmetric head (docs/mechanism.md, 3. The 75 % ceiling).
         "test_acc_both_orders": float((np.mean(p_ab == same) + np.mean(p_ba == same)) / 2),
         "test_auc": auc(s_ab, same, convention),
         "swap_gap": float(np.mean(np.abs(s_ab - s_ba))),
@@ -56,3 +56,26 @@ def diagnose(
             # z(a,b) + z(b,a) − 2c: exactly 0 (up to float32 rounding) for a linear unit on a − b.
             out["antisym_residual"] = float(np.max(np.abs(z_ab + z_ba - 2 * bias)))
     return out
+
+
+def image_views(model, x, labels: np.ndarray, batch: int = 8192):
+    """Per test image, the head's 1-D view w·f(x) (docs/mechanism.md, 4. Collapse), or an empty table.
+
+    Only a head that reduces each image to one number has such a view (subtract without a hidden layer):
+    the report draws it by digit class to show the collapse and the control.
+    """
+    import pandas as pd
+    import torch
+
+    view = getattr(model.head, "view", None)
+    if view is None:
+        return pd.DataFrame()
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        parts = [view(model.encoder(x[i : i + batch])) for i in range(0, len(x), batch)]
+    model.train(was_training)
+    if any(p is None for p in parts) or not parts:
+        return pd.DataFrame()
+    v = torch.cat(parts).numpy().astype(np.float64)
+    return pd.DataFrame({"image": np.arange(len(v)), "label": np.asarray(labels).astype(int), "view": v})

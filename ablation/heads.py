@@ -71,6 +71,10 @@ class LearnedHead(Head):
         z = self.out(self.hidden(self.merge(ea, eb))).squeeze(-1)  # (B,)
         return torch.sigmoid(z), z
 
+    def view(self, e: torch.Tensor) -> torch.Tensor | None:
+        """The one number per image the output sees, if the head reduces each image to one: else None."""
+        return None
+
 
 class Subtract(LearnedHead):
     """The asker's head: `Subtract()` then `Dense(1, sigmoid)`. At depth 0, z(a,b) + z(b,a) = 2c exactly."""
@@ -82,6 +86,10 @@ class Subtract(LearnedHead):
 
     def merge(self, ea: torch.Tensor, eb: torch.Tensor) -> torch.Tensor:
         return ea - eb
+
+    def view(self, e: torch.Tensor) -> torch.Tensor | None:
+        """w·f(x): at depth 0, z(a,b) = w·f(a) − w·f(b) + c, so this is all the head knows of an image."""
+        return None if len(self.hidden) else (e @ self.out.weight[0])
 
 
 class AbsDiff(LearnedHead):

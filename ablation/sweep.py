@@ -76,7 +76,7 @@ def execute(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, An
         return {"run_id": rid, "status": "dry_run"}
     folder.mkdir(parents=True, exist_ok=True)
     write_text(folder / "config.yaml", OmegaConf.to_yaml(resolved(cfg)))
-    for stale in ("metrics.json", "error.txt", "history.csv", "scores.csv.gz"):  # an earlier attempt's
+    for stale in ("metrics.json", "error.txt", "history.csv", "scores.csv.gz", "views.csv.gz"):  # an earlier attempt's
         (folder / stale).unlink(missing_ok=True)
     reason = skip_reason(cfg)
     if reason:
@@ -92,6 +92,8 @@ def execute(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, An
     write_csv(folder / "history.csv", result.history)
     if not result.scores.empty:
         write_csv(folder / "scores.csv.gz", result.scores)
+    if not result.views.empty:
+        write_csv(folder / "views.csv.gz", result.views)
     if result.error:
         write_text(folder / "error.txt", result.error + "\n")
     record(folder, cfg, result.status, overrides, ident, metrics=result.metrics, error=result.error)

@@ -15,7 +15,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
-from .diagnostics import diagnose, predict_same
+from .diagnostics import diagnose, image_views, predict_same
 from .heads import Head
 from .losses import PairLoss
 from .model import Siamese, keras_init_
@@ -33,6 +33,7 @@ class RunResult:
     history: pd.DataFrame
     scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     error: str | None = None
+    views: pd.DataFrame = field(default_factory=pd.DataFrame)  # w·f(x) per test image, where the head has it
 
 
 def build(cfg: DictConfig) -> tuple[Siamese, PairLoss]:
@@ -207,4 +208,4 @@ def train(cfg: DictConfig, progress: bool = False) -> RunResult:
     scores = pd.DataFrame({"a": te_pairs[:, 0].numpy(), "b": te_pairs[:, 1].numpy(), "label": te_y.numpy().astype(int)})
     for k, v in te.items():
         scores[k] = v if v is not None else np.nan
-    return RunResult("completed", metrics, pd.DataFrame(history), scores)
+    return RunResult("completed", metrics, pd.DataFrame(history), scores, views=image_views(model, x_te, split.y_test))

@@ -1,8 +1,9 @@
 """Synthetic run folders in the exact format of ablation/sweep.py, for report tests and the speed benchmark.
 
-Scores follow the mechanism of DESIGN §2 (symmetric heads separate the pairs; subtract without a hidden layer
-is antisymmetric and collapsed on random-order pairs); the metrics are computed from those scores with the
-real `ablation.diagnostics.diagnose`, so a fake run is internally consistent.
+Scores follow the mechanism of docs/mechanism.md (symmetric heads separate the pairs; subtract without a hidden
+layer is antisymmetric and collapsed on random-order pairs, and learns on sorted pairs); the metrics are computed
+from those scores with the real `ablation.diagnostics.diagnose`, so a fake run is internally consistent. Runs of
+subtract without a hidden layer also get the head's 1-D view of each test image (views.csv.gz).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def fake_id(factors: dict[str, Any]) -> str:
 
 
 def fake_scores(f: dict[str, Any], n: int = 200, rng: np.random.Generator | None = None) -> pd.DataFrame:
-    """Test-pair scores in both orders that behave as DESIGN §2 predicts for the run's factors."""
+    """Test-pair scores in both orders that behave as docs/mechanism.md predicts for the run's factors."""
     rng = rng or np.random.default_rng(f["seed"])
     label = np.tile([1, 0], n // 2)
     same = label == 1
@@ -39,8 +40,9 @@ def fake_scores(f: dict[str, Any], n: int = 200, rng: np.random.Generator | None
                              "z_ab": np.nan, "z_ba": np.nan})
     c = sign * rng.uniform(0.005, 0.02) if f["head"] == "subtract" and f["depth"] == 0 else rng.normal(0, 0.5)
     if f["head"] == "subtract" and f["depth"] == 0:
-        informative = 4.0 if f["pair_order"] == "sorted" else 0.0  # the control learns, random order collapses
-        u = rng.normal(0, 0.08, n) + informative * sign * np.where(same, 1, -1) * rng.uniform(0.3, 1, n)
+        # the control learns (≈ 95 %), random order collapses: |u| < |c| for almost every pair, so one answer for all
+        informative, noise = (4.0, 1.2) if f["pair_order"] == "sorted" else (0.0, 0.002)
+        u = rng.normal(0, noise, n) + informative * sign * np.where(same, 1, -1) * rng.uniform(0.3, 1, n)
         z_ab = c + u
         z_ba = 2 * c - z_ab  # exactly antisymmetric
     else:
@@ -111,6 +113,15 @@ def fake_traits(f: dict[str, Any], ident: dict[str, Any], traits: dict[str, Any]
     return {**out, **(traits or {})}
 
 
+def fake_views(f: dict[str, Any], n: int = 200) -> pd.DataFrame:
+    """w·f(x) per test image for subtract without a hidden layer: one value (random order) or ordered by class (sorted)."""
+    rng = np.random.default_rng(f["seed"] + 1)
+    label = np.arange(n) % 10
+    sign = 1.0 if f["convention"] == "similarity" else -1.0
+    view = sign * 0.8 * label + rng.normal(0, 0.4, n) if f["pair_order"] == "sorted" else 0.3 + rng.normal(0, 0.003, n)
+    return pd.DataFrame({"image": np.arange(n), "label": label, "view": view})
+
+
 def write_run(runs_dir: Path, status: str = "completed", metrics: dict | None = None, scores: bool = True,
               history: bool = True, n: int = 200, identity: dict | None = None, traits: dict | None = None,
               code: str | None = None, legacy: bool = False, **factors: Any) -> Path:
@@ -142,8 +153,11 @@ def write_run(runs_dir: Path, status: str = "completed", metrics: dict | None = 
             ep = np.arange(1, f["epochs"] + 1)
             final = rec["metrics"]["test_acc"]
             grow = 0.5 + (final - 0.5) * (1 - np.exp(-ep / 3))
+            spread = rec["metrics"]["score_std"] + (0.1 - rec["metrics"]["score_std"]) * np.exp(-ep / 3)
             pd.DataFrame({"epoch": ep, "loss": 1 / ep, "train_acc": np.minimum(grow + 0.03, 1), "test_acc": grow,
-                          "test_score_std": 0.1, "seconds": 0.3}).to_csv(folder / "history.csv", index=False)
+                          "test_score_std": spread, "seconds": 0.3}).to_csv(folder / "history.csv", index=False)
+        if f["head"] == "subtract" and f["depth"] == 0:
+            fake_views(f, n).to_csv(folder / "views.csv.gz", index=False)
     elif status == "skipped":
         rec["reason"] = "does not apply"
     else:

@@ -23,7 +23,7 @@ def test_report_from_real_runs(results, tmp_path):
     text = (out / "report.md").read_text()
     assert "8 completed" in text and "epochs" in text
     # antisymmetry holds after any training; the control was not run, and the command keeps the runs' epochs
-    assert "### 1. Antisymmetry: supported" in text
+    assert "### 1. Antisymmetry: holds" in text
     assert ("**not measured** — control: the same head learns on pairs in a fixed order, not on random order: "
             "no sorted-order run. To measure it: "
             "`python -m ablation.sweep -m head=subtract data.pair_order=random,sorted train.epochs=1 seed=0,1,2`") in text

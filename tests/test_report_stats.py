@@ -60,3 +60,20 @@ def test_two_way_with_an_empty_cell_drops_its_degree_of_freedom():
     res = two_way(np.array([1.0, 1.2, 2.0, 2.1, 3.0, 3.3]), a, b)
     assert res["a:b"].df == "" and np.isnan(res["a:b"].p)  # no interaction is estimable
     assert res["a"].df == "1, 3" and 0 <= res["a"].p <= 1
+
+
+def test_no_variance_means_no_p_value_never_zero():
+    const_a, const_b = np.array([0.5, 0.5, 0.5]), np.array([0.9, 0.9, 0.9])
+    for alt in ("two-sided", "greater"):
+        t = welch(const_a, const_b, alt)
+        assert np.isnan(t.p) and t.effect == pytest.approx(0.4)
+    assert np.isnan(one_way([const_a, const_b]).p)
+    a, b = np.repeat(["x", "y"], 4), np.tile(np.repeat(["p", "q"], 2), 2)
+    y = np.where(a == "x", 0.5, 0.9) + np.where(b == "q", 0.1, 0.0)  # every cell constant: no residual variance
+    assert all(np.isnan(r.p) for r in two_way(y, a, b).values())
+
+
+def test_one_sided_welch_halves_the_two_sided_p_in_the_predicted_direction():
+    a, b = np.array([0.49, 0.51, 0.50]), np.array([0.55, 0.58, 0.53])
+    two, up, down = welch(a, b), welch(a, b, "greater"), welch(b, a, "greater")
+    assert up.p == pytest.approx(two.p / 2) and down.p == pytest.approx(1 - two.p / 2)

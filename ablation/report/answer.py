@@ -1,4 +1,7 @@
-"""The answer to the asker's two proposals (a CNN encoder; more dense layers), from the encoder and depth factors."""
+"""The answer to the asker's two proposals (a CNN encoder; more dense layers), from the encoder and depth factors.
+
+Judged like the claims: the 95 % CI against the named lines, one-sided Welch t-tests for the change.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +13,29 @@ import pandas as pd
 from .claims import acc_text
 from .labels import pct, value_name
 from .select import BASELINE, where
-from .stats import MeanCI, mean_ci, welch
-from .verdicts import CHANCE, CHANCE_MARGIN, WORKS_ACC, sweep_command
+from .stats import MeanCI, mean_ci
+from .verdicts import (AT_CHANCE, MIN_SEEDS, SUPPORTED, WORKS, WORKS_ACC, level, p_short, sweep_command)
+from .verdicts import contrast as one_sided
 
 
 def _effect(before: MeanCI, after: MeanCI) -> str:
-    """What a change did, in words, judged by the report's named thresholds."""
-    if abs(after.mean - CHANCE) <= CHANCE_MARGIN:
-        return "it stays at chance"
-    if after.mean >= WORKS_ACC:
-        return "it works" if abs(before.mean - CHANCE) <= CHANCE_MARGIN else "it works, as it did before"
-    return f"it moves to {pct(after.mean)}: above chance, below the {pct(WORKS_ACC, 0)} that counts as working"
+    """What a change did, in words, judged by the CI against the report's named lines."""
+    if min(before.n, after.n) < MIN_SEEDS:
+        return f"not judged (n = {min(before.n, after.n)}, needs {MIN_SEEDS} seeds per setting)"
+    if level(after, AT_CHANCE) == SUPPORTED:
+        return "it stays at chance (its CI lies inside the chance band)"
+    if level(after, WORKS) == SUPPORTED:
+        was = " (as it did before)" if level(before, WORKS) == SUPPORTED else ""
+        return f"it works{was}: its CI's lower bound clears {pct(WORKS_ACC, 0)}"
+    return (f"it moves to {pct(after.mean)}, but its CI [{pct(after.lo)}, {pct(after.hi)}] does not clear the "
+            f"{pct(WORKS_ACC, 0)} that counts as working")
 
 
 def _p(a: pd.Series, b: pd.Series) -> str:
-    t = welch(a.to_numpy(), b.to_numpy())
-    return "" if np.isnan(t.p) else f" ({t.name}, p = {t.p:.2g})"
+    t = one_sided("", a.to_numpy(), b.to_numpy()).test
+    if np.isnan(t.p):
+        return f" ({t.name}: not testable)" if min(len(a), len(b)) >= 2 else ""
+    return f" ({t.name} for an increase, p = {p_short(t.p)})"
 
 
 def cnn_answer(df: pd.DataFrame, ctx: dict[str, Any]) -> str:
@@ -42,8 +52,10 @@ def cnn_answer(df: pd.DataFrame, ctx: dict[str, Any]) -> str:
         best = dist.groupby("head")["test_acc"].mean().idxmax()
         c = mean_ci(where(dist, head=best)["test_acc"])
         text += f" The same CNN encoder under a symmetric head ({value_name('head', best)}) scores {acc_text(c)}"
-        text += (", so the encoder can learn the digits and the head is what decides the result." if c.mean >= WORKS_ACC
-                 else ", so with this encoder no head tested works either.")
+        v = level(c, WORKS)
+        text += (", so the encoder can learn the digits and the head is what decides the result." if v == SUPPORTED
+                 else f" (not judged: n = {c.n}, needs {MIN_SEEDS})." if c.n < MIN_SEEDS
+                 else ", and its CI does not show that this encoder works under any head tested.")
     return text
 
 

@@ -15,6 +15,9 @@ import pandas as pd
 from ablation.store import write_text
 
 from . import plots_runs, plots_scores
+from . import plots_mechanism
+from .rivals import Rival, rivals
+from .seed_table import original_table
 from .plotkit import save
 from .answer import answers
 from .claims import check_claims
@@ -38,6 +41,12 @@ FIGURES = {  # file → what it shows (the caption; conclusions are in the text,
     "pair_order_control.png": "The control: subtract without a hidden layer on pairs in random order vs smaller digit "
                               "first, scored in the pairs' own order, swapped, and over both orders.",
     "head_by_convention.png": "Mean test accuracy of each head (no hidden layer) under each loss and sign convention.",
+}
+MECHANISM_FIGURES = {  # drawn in the section "The mechanism, drawn"
+    "image_views.png": "The head's one number per image, w·f(x), for the test images by digit class: subtract without a "
+                       "hidden layer on random-order pairs vs the same head on pairs with the smaller digit first.",
+    "collapse_over_training.png": "The spread of the output over the test pairs per epoch, subtract vs symmetric heads "
+                                  "(mean over seeds, band: 95 % CI). Dashed: the collapse threshold.",
 }
 
 
@@ -82,6 +91,9 @@ class Analysis:
             return None
         return ("The completed runs were made with different library versions (not part of a run's identity, so "
                 "not a factor): " + "; ".join(parts) + ".")
+    rivals: list[Rival] = field(default_factory=list)  # the thread's other explanations, tested
+    original: dict[str, Any] = field(default_factory=dict)  # the thread's table beside the full-MNIST runs
+    mechanism: str = ""  # the view figure's numbers in words
 
 
 def keep(runs: pd.DataFrame, filters: dict[str, Any]) -> pd.DataFrame:
@@ -96,7 +108,7 @@ def plotted(runs: pd.DataFrame, ctx: dict[str, Any]) -> pd.DataFrame:
 
 
 def analyse(runs: pd.DataFrame, histories: pd.DataFrame, scores: pd.DataFrame, plots: bool = True,
-            cell: list[str] | None = None) -> Analysis:
+            cell: list[str] | None = None, views: pd.DataFrame | None = None) -> Analysis:
     """Everything the report says, from tables in memory (pure but for drawing figures).
 
     Verdicts and answers see one setting of every extra cell key (`ctx`); the summary shows every cell, the
@@ -108,6 +120,9 @@ def analyse(runs: pd.DataFrame, histories: pd.DataFrame, scores: pd.DataFrame, p
     df, pf = in_context(lean, ctx), plotted(lean, ctx)
     a = Analysis(runs, ctx, summary(lean, cell), factor_effects(pf, ctx), check_claims(df, ctx), answers(df, ctx),
                  cell=cell)
+    views = pd.DataFrame() if views is None else views
+    a.rivals, a.original = rivals(df, ctx), original_table(runs)
+    a.mechanism = " ".join(t for t in (plots_mechanism.view_words(views), plots_mechanism.collapse_words(histories)) if t)
     if plots:
         skipped = where(lean[lean["status"] == "skipped"], **{k: ctx[k] for k in CONTEXT if k in ctx})
         jobs = {
@@ -117,6 +132,8 @@ def analyse(runs: pd.DataFrame, histories: pd.DataFrame, scores: pd.DataFrame, p
             "swap_plot.png": (plots_scores.swap_plot, scores),
             "pair_order_control.png": (plots_runs.pair_order_control, pf, extra),
             "head_by_convention.png": (plots_runs.convention_grid, pf, skipped, extra),
+            "image_views.png": (plots_mechanism.image_views, views),
+            "collapse_over_training.png": (plots_mechanism.collapse_over_training, histories),
         }
         a.figures = {name: job if not job[1].empty else None for name, job in jobs.items()}
     return a
@@ -179,7 +196,9 @@ def make_report(results_dir: str | Path, out_dir: str | Path, filters: dict[str,
     cell = cell_keys(runs)  # once per report
     runs = runs.assign(duplicate_seed=duplicated_seeds(runs, cell))
     hist, scores = per_run_tables(runs, loaded.runs_dir, cell) if plots else (pd.DataFrame(), pd.DataFrame())
-    a = analyse(runs, hist, scores, plots, cell)
+    views = plots_mechanism.read_views(in_context(runs, context(runs, [c for c in cell if c not in CELL])),
+                                       loaded.runs_dir) if plots else pd.DataFrame()
+    a = analyse(runs, hist, scores, plots, cell, views)
     a.other_code, a.code = code_listing(other), code
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

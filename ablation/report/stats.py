@@ -1,7 +1,9 @@
-"""Statistics on plain arrays: t confidence intervals, Welch's t-test, one- and two-way ANOVA (type II).
+"""Statistics on plain arrays: t confidence intervals, Welch's t-test (two- and one-sided), Holm's correction,
+one- and two-way ANOVA (type II).
 
 The two-way ANOVA is computed by least squares (nested models), so unbalanced designs and empty cells
 are handled without statsmodels; for a balanced design it equals the textbook sums of squares.
+A test whose groups have no variance has no p-value: it is reported as not testable (p = NaN), never as 0.
 """
 
 from __future__ import annotations
@@ -50,18 +52,37 @@ class Test:
     effect: float = np.nan  # partial eta squared (ANOVA) or difference of means (t-test)
 
 
-def welch(x: np.ndarray, y: np.ndarray) -> Test:
-    """Welch's two-sample t-test (unequal variances): does mean(y) differ from mean(x)?"""
+def testable(x: np.ndarray, y: np.ndarray) -> bool:
+    """A t-test needs two values per group and some variance in at least one of them."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    return len(x) >= 2 and len(y) >= 2 and not (np.var(x) == 0 and np.var(y) == 0)
+
+
+def welch(x: np.ndarray, y: np.ndarray, alternative: str = "two-sided") -> Test:
+    """Welch's two-sample t-test (unequal variances): does mean(y) differ from mean(x)?
+
+    `alternative="greater"` tests one-sided that mean(y) > mean(x). Without variance in both groups (or with
+    fewer than two values in one) there is no p-value: NaN, i.e. not testable.
+    """
     x, y = np.asarray(x, float), np.asarray(y, float)
     diff = float(y.mean() - x.mean()) if len(x) and len(y) else np.nan
-    if len(x) < 2 or len(y) < 2:
-        return Test("Welch t-test", np.nan, "", np.nan, diff)
-    if np.var(x) == 0 and np.var(y) == 0:  # two constant groups: the difference is exact or absent
-        return Test("Welch t-test", np.inf if diff else np.nan, "", 0.0 if diff else 1.0, diff)
+    name = "Welch t-test" + (", one-sided" if alternative != "two-sided" else "")
+    if not testable(x, y):
+        return Test(name, np.nan, "", np.nan, diff)
     with warnings.catch_warnings():  # near-identical seeds: scipy warns, the result is still the right one
         warnings.simplefilter("ignore", RuntimeWarning)
-        r = stats.ttest_ind(y, x, equal_var=False)
-    return Test("Welch t-test", float(r.statistic), f"{float(r.df):.1f}", float(r.pvalue), diff)
+        r = stats.ttest_ind(y, x, equal_var=False, alternative=alternative)
+    return Test(name, float(r.statistic), f"{float(r.df):.1f}", float(r.pvalue), diff)
+
+
+def holm(p: list[float]) -> list[float]:
+    """Holm's step-down adjustment of a family of p-values (NaN stays NaN and is not counted)."""
+    idx = [i for i, v in enumerate(p) if not np.isnan(v)]
+    m, out, running = len(idx), [np.nan] * len(p), 0.0
+    for rank, i in enumerate(sorted(idx, key=lambda i: p[i])):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out
 
 
 def one_way(groups: list[np.ndarray]) -> Test:
@@ -76,7 +97,7 @@ def one_way(groups: list[np.ndarray]) -> Test:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         r = stats.f_oneway(*groups) if ss_w > 0 else None
-    f, p = (float(r.statistic), float(r.pvalue)) if r is not None else ((np.inf, 0.0) if ss_b > 0 else (np.nan, np.nan))
+    f, p = (float(r.statistic), float(r.pvalue)) if r is not None else (np.nan, np.nan)  # no variance: not testable
     return Test("one-way ANOVA", f, f"{k - 1}, {n - k}", p, float(ss_b / (ss_b + ss_w)) if ss_b + ss_w > 0 else np.nan)
 
 
@@ -110,8 +131,8 @@ def two_way(y: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, Test]:
         if df < 1 or df_res < 1:
             out[key] = Test("two-way ANOVA (type II)", np.nan, "", np.nan)
             continue
-        if rss_full <= 1e-12 * max(1.0, float(y @ y)):  # no residual variance: any real effect is exact
-            f, p = (np.inf, 0.0) if ss > 1e-12 else (np.nan, np.nan)
+        if rss_full <= 1e-12 * max(1.0, float(y @ y)):  # no residual variance: not testable
+            f, p = np.nan, np.nan
         else:
             f = (ss / df) / (rss_full / df_res)
             p = float(stats.f.sf(f, df, df_res))
