@@ -201,7 +201,7 @@ def train(cfg: DictConfig, progress: bool = False) -> RunResult:
         n_train_pairs=int(n),
         n_test_pairs=int(len(te_pairs)),
         n_params=sum(p.numel() for p in model.parameters()),
-        # DESIGN §2.2: 0.5 when (a, b) and (b, a) class orders are equally likely; 1.0 for sorted pairs.
+        # docs/mechanism.md §2: 0.5 when (a, b) and (b, a) class orders are equally likely; 1.0 for sorted pairs.
         neg_smaller_first=smaller_first(split.y_train, tr_pairs.numpy(), tr_y.numpy()),
         wall_time_s=time.perf_counter() - t_start,
     )

@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from .build import Analysis, make_report
 from .labels import CONTEXT, pct
+from .verdicts import HOLDS, SUPPORTED
 from .select import where
 from .tables import runs_text
 
@@ -45,7 +46,7 @@ def terminal_summary(a: Analysis, report: str) -> str:
     for c in a.claims:
         lines.append(f"  {c.number}. {c.title:<48} {c.verdict.upper()}")
         lines += [f"       {k.verdict:<12} {k.what}" + (f"\n                    measure it: {k.command}" if k.command else "")
-                  for k in c.checks if k.verdict != "supported"]
+                  for k in c.checks if k.verdict not in (SUPPORTED, HOLDS)]
     problems = a.runs["status"].value_counts().drop("completed", errors="ignore")
     if len(problems):
         lines.append("Not in the statistics: " + ", ".join(f"{n} {s}" for s, n in problems.items()) + " (listed in the report)")

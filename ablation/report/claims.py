@@ -22,25 +22,23 @@ from .verdicts import (ANTISYM_TOL, AT_CHANCE, CEILING, CEILING_TOL, COLLAPSE_ST
 VARIED = ("depth", "encoder", "loss", "convention", "pair_order")
 
 # The built-in heads' traits, used only where the runs table has no trait columns of its own.
-SYMMETRIC_HEADS = ("distance", "absdiff", "sqdiff")  # score(a,b) = score(b,a) by construction
-ANTISYMMETRIC_HEADS = ("subtract",)  # merge(a,b) = −merge(b,a): at depth 0, z(a,b) + z(b,a) = 2c
-WEIGHTLESS_HEADS = ("distance",)
+
+
+def builtin_symmetric_heads() -> list[str]:
+    """The package's own symmetric heads, as their classes declare (for 'not run' suggestions)."""
+    from ablation import heads
+    from ablation.contract import name_of
+
+    return [name_of(c) for c in vars(heads).values()
+            if isinstance(c, type) and issubclass(c, heads.Head) and getattr(c, "symmetric", False) is True]
 TRAITS = ("symmetric", "antisymmetric", "weightless", "same_high")
 
 
 def traits(df: pd.DataFrame) -> pd.DataFrame:
-    """`df` with boolean trait columns: the runs table's own where present, else derived from the built-in heads."""
+    """`df` with plain boolean trait columns (the runs table's, which the classes declared); unknown = False."""
     out = df.copy()
-    head = out["head"].astype("string")
-    fallback = {
-        "symmetric": head.isin(SYMMETRIC_HEADS),
-        "antisymmetric": head.isin(ANTISYMMETRIC_HEADS),
-        "weightless": head.isin(WEIGHTLESS_HEADS),
-        "same_high": out["convention"].astype("string").eq("similarity"),
-    }
-    for col, fb in fallback.items():
-        fb = fb.astype("boolean").fillna(False)
-        out[col] = (out[col].astype("boolean").fillna(fb) if col in out else fb).astype(bool)
+    for col in ("symmetric", "antisymmetric", "weightless", "same_high"):
+        out[col] = (out[col].astype("boolean").fillna(False) if col in out else pd.Series(False, index=out.index)).astype(bool)
     return out
 
 
@@ -267,7 +265,7 @@ def claim_fixes(df: pd.DataFrame, ctx: dict) -> Claim:
     base = where(df, **BASELINE)
     sym = base[base["symmetric"]]
     c.checks.append(level_check("symmetric heads work", sym, {"head": ["distance", "absdiff"]}, ctx, WORKS))
-    missing = [h for h in SYMMETRIC_HEADS if h not in set(sym["head"])]
+    missing = [h for h in builtin_symmetric_heads() if h not in set(sym["head"])]
     if len(sym) and missing:
         c.notes.append(f"Not run: {', '.join(value_name('head', h) for h in missing)} "
                        f"(`{sweep_command({'head': missing}, ctx)}`).")
