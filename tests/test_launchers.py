@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FAST, ROOT, TESTS, cli, records
+from extras import missing
 
 pytestmark = pytest.mark.slow
 
@@ -40,9 +41,9 @@ def basic(tmp_path_factory) -> dict:
     return m
 
 
-@pytest.mark.skipif(importlib.util.find_spec("submitit") is None,
-                    reason="submitit is not installed: pip install -e '.[slurm]'")
 def test_submitit_local_gives_the_basic_launchers_metrics_and_resumes(basic, results):
+    if importlib.util.find_spec("submitit") is None:
+        missing("submitit is not installed: pip install -e '.[slurm]'")
     args = ("-m", *GRID, "hydra/launcher=slurm_local", f"results_dir={results}")
     p = cli(*args)
     assert p.returncode == 0, p.stderr
@@ -70,7 +71,7 @@ RAY_ENV = {
 def ray_cluster():
     """`ray start --head --block` on 127.0.0.1 with 2 CPUs; stopped by signalling that process (and only it)."""
     if importlib.util.find_spec("ray") is None or shutil.which("ray") is None:
-        pytest.skip("ray is not installed: pip install -e '.[ray]'")
+        missing("ray is not installed: pip install -e '.[ray]'")
     port = _free_port()
     tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit in 107 characters
     env = {**os.environ, **RAY_ENV, "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT), os.environ.get("PYTHONPATH", "")])}
@@ -116,3 +117,26 @@ def test_ray_launcher_module_does_not_import_ray():
             "assert 'ray' not in sys.modules, 'imported ray'; print('ok')")
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert p.returncode == 0 and "ok" in p.stdout, p.stderr
+
+
+def test_slurm_preset_through_sbatch_gives_the_basic_launchers_metrics(basic, results, tmp_path, monkeypatch):
+    """The `slurm` preset as on a cluster: submitit writes the batch script (job array, partition, CPUs,
+    memory, time) and submits it with `sbatch`; a stand-in for SLURM's commands (tests/fake_slurm.py)
+    runs it here, two tasks at a time, through `srun` with SLURM's environment, and answers `sacct`."""
+    if importlib.util.find_spec("submitit") is None:
+        missing("submitit is not installed: pip install -e '.[slurm]'")
+    import fake_slurm
+
+    fake_slurm.install(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_SLURM_DIR", str(tmp_path / "slurm"))
+    p = cli("-m", *GRID, "hydra/launcher=slurm", "hydra.launcher.partition=debug", f"results_dir={results}")
+    assert p.returncode == 0, p.stderr
+    assert "3 completed" in p.stdout
+    (script,) = (results / "hydra" / "multirun").glob("*/.submitit/*/*_submission.sh")  # one array job
+    text = script.read_text()
+    for flag in ("#SBATCH --array=0-2%3", "#SBATCH --partition=debug", "#SBATCH --cpus-per-task=1",
+                 "#SBATCH --mem=4GB", "#SBATCH --time=60", "srun --unbuffered"):
+        assert flag in text, text
+    assert sorted(f.read_text() for f in (tmp_path / "slurm").glob("[0-9]*_*")) == ["COMPLETED"] * 3
+    assert measured(results) == basic

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 from conftest import FAST, cli
+from extras import missing, require
 
 pytestmark = pytest.mark.slow
 
-playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[browser]'")
+playwright = require("playwright.sync_api", "playwright is not installed: pip install -e '.[browser]'")
 BROWSER = next((p for p in (os.environ.get("CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
                             "/usr/bin/chromium") if p and os.path.exists(p)), None)
 if BROWSER is None:
-    pytest.skip("no Chromium installed (apt-get install chromium, or set CHROMIUM=/path/to/chrome)",
-                allow_module_level=True)
+    missing("no Chromium installed (apt-get install chromium, or set CHROMIUM=/path/to/chrome)")
 
 VERDICT = re.compile(r"^\d+\. .+: (supported|contradicted|not measured)$")
 SIZES = {"phone": dict(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True, device_scale_factor=2),

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from conftest import FAST, cli
+from extras import require
 
 pytestmark = pytest.mark.slow
-mlflow = pytest.importorskip("mlflow", reason="mlflow is not installed: pip install -e '.[mlflow]' to run this test")
+mlflow = require("mlflow", "mlflow is not installed: pip install -e '.[mlflow]' to run this test")
 
 from ablation.tracking import RUN_TAG, export  # noqa: E402
 
