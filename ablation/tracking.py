@@ -225,7 +225,7 @@ def export(results_dir: str | Path, tracking_uri: str, experiment: str, report_d
         else:
             mlflow_id = old.info.run_id
             out.updated.append(rid)
-        tags = {DIGEST_TAG: d, "ablation.status": str(rec["status"])}
+        tags = {"ablation.status": str(rec["status"])}
         for key in ("reason", "error"):
             if rec.get(key):
                 tags[f"ablation.{key}"] = str(rec[key])[:5000]
@@ -237,6 +237,7 @@ def export(results_dir: str | Path, tracking_uri: str, experiment: str, report_d
             for name in RUN_FILES:
                 if (folder / name).is_file():
                     client.log_artifact(mlflow_id, str(folder / name))
+        client.set_tag(mlflow_id, DIGEST_TAG, d)  # last: an export cut short is redone next time
         client.set_terminated(mlflow_id, status=MLFLOW_STATUS[rec["status"]], end_time=end)
 
     report = Path(report_dir) if report_dir else None
