@@ -21,7 +21,7 @@ t=$SECONDS
 ray start --head --block --node-ip-address=127.0.0.1 --port="$PORT" --num-cpus=2 --include-dashboard=false \
     --disable-usage-stats --temp-dir="$TMP" > "$OUT/ray_start.log" 2>&1 &
 HEAD=$!
-trap 'kill -TERM $HEAD 2>/dev/null; wait $HEAD 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'kill -TERM $HEAD 2>/dev/null || true; wait $HEAD 2>/dev/null || true; rm -rf "$TMP"' EXIT
 for _ in $(seq 120); do  # bounded: 60 s
     ray status --address="$RAY_ADDRESS" > /dev/null 2>&1 && break
     kill -0 $HEAD 2>/dev/null || { cat "$OUT/ray_start.log"; exit 1; }
