@@ -86,12 +86,15 @@ def inline(text: str) -> str:
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;line-height:1.45;color:#222}
 table{border-collapse:collapse;font-size:.85em;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}
 th{background:#f3f3f3}code,pre{background:#f6f6f6;padding:1px 4px;border-radius:3px}pre{padding:.6em;overflow-x:auto}
-figure{margin:1.5em 0}img{max-width:100%}figcaption{font-style:italic;color:#444}"""
+figure{margin:1.5em 0}img{max-width:100%;height:auto}figcaption{font-style:italic;color:#444}
+body{overflow-wrap:break-word}.table{overflow-x:auto;max-width:100%}.table table{margin:0}.table{margin:1em 0}"""
 
 
 def to_html(blocks: list[Block], folder: Path, title: str) -> str:
     """One HTML file with every image embedded as base64 (readable without the PNGs next to it)."""
-    out = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+    out = [f"<!doctype html><html><head><meta charset='utf-8'>"
+           "<meta name='viewport' content='width=device-width, initial-scale=1'>"  # phones: no zoomed-out desktop page
+           f"<title>{html.escape(title)}</title>"
            f"<style>{CSS}</style></head><body>"]
     for b in blocks:
         if isinstance(b, Heading):
@@ -103,7 +106,8 @@ def to_html(blocks: list[Block], folder: Path, title: str) -> str:
         elif isinstance(b, Code):
             out.append(f"<pre><code>{html.escape(b.text)}</code></pre>")
         elif isinstance(b, Table):
-            out.append(b.df.to_html(index=False, na_rep="", border=0, escape=True))
+            table = b.df.to_html(index=False, na_rep="", border=0, escape=True)
+            out.append(f"<div class='table'>{table}</div>")  # a wide table scrolls in its box, not the page
         elif isinstance(b, Image):
             data = base64.b64encode((folder / b.file).read_bytes()).decode()
             out.append(f"<figure><img alt='{html.escape(b.caption)}' src='data:image/png;base64,{data}'>"

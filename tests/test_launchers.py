@@ -1,0 +1,147 @@
+"""The cluster launchers run for real: the same small sweep through the basic launcher, submitit (local
+processes, the SLURM preset's plugin code) and Ray (a local cluster this test starts and stops) gives the
+same metrics, and re-running a sweep reuses its runs."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from conftest import FAST, ROOT, TESTS, cli, records
+from extras import missing
+
+pytestmark = pytest.mark.slow
+
+GRID = ("head=distance,subtract,absdiff", *FAST)
+TIMING = ("wall_time_s",)
+
+
+def measured(results: Path) -> dict[str, tuple[str, dict]]:
+    """run_id → (status, metrics without timing): what must not depend on the launcher."""
+    return {rid: (rec["status"], {k: v for k, v in rec.get("metrics", {}).items() if k not in TIMING})
+            for rid, rec in records(results).items()}
+
+
+@pytest.fixture(scope="module")
+def basic(tmp_path_factory) -> dict:
+    results = tmp_path_factory.mktemp("basic") / "results"
+    p = cli("-m", *GRID, f"results_dir={results}")
+    assert p.returncode == 0, p.stderr
+    m = measured(results)
+    assert len(m) == 3 and all(s == "completed" for s, _ in m.values())
+    return m
+
+
+def test_submitit_local_gives_the_basic_launchers_metrics_and_resumes(basic, results):
+    if importlib.util.find_spec("submitit") is None:
+        missing("submitit is not installed: pip install -e '.[slurm]'")
+    args = ("-m", *GRID, "hydra/launcher=slurm_local", f"results_dir={results}")
+    p = cli(*args)
+    assert p.returncode == 0, p.stderr
+    assert "sweep done" in p.stdout and "3 completed" in p.stdout
+    assert list((results / "hydra" / "multirun").glob("*/.submitit/*/*_result.pkl"))  # submitit ran the jobs
+    assert measured(results) == basic
+    again = cli(*args)
+    assert again.returncode == 0, again.stderr
+    assert "0 to train, 3 reused" in again.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+RAY_ENV = {
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # Ray's single-machine mode: every address is 127.0.0.1
+    "RAY_USAGE_STATS_ENABLED": "0",
+}
+
+
+@pytest.fixture
+def ray_cluster():
+    """`ray start --head --block` on 127.0.0.1 with 2 CPUs; stopped by signalling that process (and only it)."""
+    if importlib.util.find_spec("ray") is None or shutil.which("ray") is None:
+        missing("ray is not installed: pip install -e '.[ray]'")
+    port = _free_port()
+    tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit in 107 characters
+    env = {**os.environ, **RAY_ENV, "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    head = subprocess.Popen(
+        ["ray", "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
+         "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={tmp}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    address = f"127.0.0.1:{port}"
+    try:
+        for _ in range(120):  # bounded: 60 s
+            if head.poll() is not None:
+                pytest.fail(f"ray start exited {head.returncode}: {head.stderr.read()[-2000:]}")
+            if (Path(tmp) / "ray_current_cluster").exists() or list(Path(tmp).glob("session_*/node_ip_address.json")):
+                break
+            time.sleep(0.5)
+        yield {"RAY_ADDRESS": address, **RAY_ENV}
+    finally:
+        head.send_signal(signal.SIGTERM)  # `ray start --block` stops the processes it started
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_ray_gives_the_basic_launchers_metrics_and_resumes(basic, results, ray_cluster, monkeypatch):
+    for k, v in ray_cluster.items():
+        monkeypatch.setenv(k, v)
+    args = ("-m", *GRID, "hydra/launcher=ray", f"results_dir={results}")  # the preset's address=auto
+    p = cli(*args, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "Ray: 3 jobs on a cluster of 2 CPUs" in p.stderr + p.stdout
+    assert "Ray: 3/3 jobs returned" in p.stderr + p.stdout
+    assert measured(results) == basic
+    again = cli(*args)
+    assert again.returncode == 0, again.stderr
+    assert "0 to train, 3 reused" in again.stdout
+
+
+def test_ray_launcher_module_does_not_import_ray():
+    code = ("import sys, hydra_plugins.ablation_ray_launcher.ray_launcher as m; "
+            "assert 'ray' not in sys.modules, 'imported ray'; print('ok')")
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and "ok" in p.stdout, p.stderr
+
+
+def test_slurm_preset_through_sbatch_gives_the_basic_launchers_metrics(basic, results, tmp_path, monkeypatch):
+    """The `slurm` preset as on a cluster: submitit writes the batch script (job array, partition, CPUs,
+    memory, time) and submits it with `sbatch`; a stand-in for SLURM's commands (tests/fake_slurm.py)
+    runs it here, two tasks at a time, through `srun` with SLURM's environment, and answers `sacct`."""
+    if importlib.util.find_spec("submitit") is None:
+        missing("submitit is not installed: pip install -e '.[slurm]'")
+    import fake_slurm
+
+    fake_slurm.install(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_SLURM_DIR", str(tmp_path / "slurm"))
+    p = cli("-m", *GRID, "hydra/launcher=slurm", "hydra.launcher.partition=debug", f"results_dir={results}")
+    assert p.returncode == 0, p.stderr
+    assert "3 completed" in p.stdout
+    (script,) = (results / "hydra" / "multirun").glob("*/.submitit/*/*_submission.sh")  # one array job
+    text = script.read_text()
+    for flag in ("#SBATCH --array=0-2%3", "#SBATCH --partition=debug", "#SBATCH --cpus-per-task=1",
+                 "#SBATCH --mem=4GB", "#SBATCH --time=60", "srun --unbuffered"):
+        assert flag in text, text
+    states = lambda: sorted(f.read_text() for f in (tmp_path / "slurm").glob("[0-9]*_*"))  # noqa: E731
+    for _ in range(100):  # bounded: the stand-in marks a task done a moment after submitit has its result
+        if states() == ["COMPLETED"] * 3:
+            break
+        time.sleep(0.2)
+    assert states() == ["COMPLETED"] * 3
+    assert measured(results) == basic

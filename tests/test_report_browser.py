@@ -1,0 +1,104 @@
+"""report.html in a real browser: Chromium (Playwright driving the system's browser, no download), every
+request that is not a local file blocked. No page errors, every image loaded, the claim verdicts and the
+tables there, and readable at a phone's width and at a desktop's (nothing wider than the window but the
+tables, which scroll inside their own box)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import FAST, cli
+from extras import missing, require
+
+pytestmark = pytest.mark.slow
+
+playwright = require("playwright.sync_api", "playwright is not installed: pip install -e '.[browser]'")
+BROWSER = next((p for p in (os.environ.get("CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
+                            "/usr/bin/chromium") if p and os.path.exists(p)), None)
+if BROWSER is None:
+    missing("no Chromium installed (apt-get install chromium, or set CHROMIUM=/path/to/chrome)")
+
+VERDICT = re.compile(r"^\d+\. .+: (supported|contradicted|not measured)$")
+SIZES = {"phone": dict(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True, device_scale_factor=2),
+         "desktop": dict(viewport={"width": 1280, "height": 900})}
+
+MEASURE = """() => {
+  const w = window.innerWidth;
+  const box = e => e.getBoundingClientRect();
+  const outside = [...document.body.querySelectorAll('*')]
+    .filter(e => !(e.parentElement && e.parentElement.closest('.table, pre')))  // these scroll in their box
+    .filter(e => box(e).width > 0 && box(e).right > w + 1)
+    .map(e => e.tagName + (e.className ? '.' + e.className : ''));
+  return {
+    innerWidth: w,
+    scrollWidth: document.documentElement.scrollWidth,
+    outside: outside.slice(0, 10),
+    images: [...document.images].map(i => ({complete: i.complete, natural: i.naturalWidth, shown: box(i).width})),
+    verdicts: [...document.querySelectorAll('h3')].map(h => h.textContent.trim()),
+    tables: [...document.querySelectorAll('table')].map(t => ({rows: t.rows.length, boxRight: box(t.closest('.table') || t).right})),
+    fontPx: parseFloat(getComputedStyle(document.querySelector('p')).fontSize),
+  };
+}"""
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    """The report of a tiny real sweep, with its plots."""
+    results = tmp_path_factory.mktemp("browser") / "results"
+    p = cli("-m", "head=subtract,absdiff", "seed=0,1", *FAST, f"results_dir={results}")
+    assert p.returncode == 0, p.stderr
+    r = cli(f"results_dir={results}", module="ablation.report")
+    assert r.returncode == 0, r.stderr
+    return results / "report" / "report.html"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=BROWSER)  # as root Playwright adds --no-sandbox itself
+        yield b
+        b.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_report_html_in_chromium(report, browser, size):
+    context = browser.new_context(**SIZES[size])
+    page = context.new_page()
+    errors, console, blocked = [], [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+
+    def only_local(route):
+        url = route.request.url
+        if url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(report.as_uri(), wait_until="load")
+    m = page.evaluate(MEASURE)
+    context.close()
+
+    assert errors == [] and console == []
+    assert blocked == []  # self-contained: it asked for nothing outside the file
+    assert len(m["images"]) >= 4, m["images"]
+    for img in m["images"]:
+        assert img["complete"] and img["natural"] > 0, img  # decoded, not a broken image
+        assert 0 < img["shown"] <= m["innerWidth"], img  # scaled to the window
+    verdicts = [v for v in m["verdicts"] if VERDICT.match(v)]
+    assert len(verdicts) >= 5, m["verdicts"]
+    assert "supported" in " ".join(verdicts)
+    assert len(m["tables"]) >= 2 and all(t["rows"] >= 2 for t in m["tables"])
+    # Laid out at the device's width (a phone without a viewport tag shows a 980 px page zoomed out)
+    assert m["innerWidth"] == SIZES[size]["viewport"]["width"]
+    # Readable: the page never scrolls sideways; only a wide table or command scrolls, inside its own box.
+    assert m["scrollWidth"] <= m["innerWidth"], (m["scrollWidth"], m["outside"])
+    assert m["outside"] == []
+    assert all(t["boxRight"] <= m["innerWidth"] + 1 for t in m["tables"])
+    assert m["fontPx"] >= 14  # body text not shrunk to fit (the viewport meta tag keeps phones at 1:1)
