@@ -8,5 +8,5 @@ from ablation.heads import Subtract
 class Exploding(Subtract):
     name = "exploding"
 
-    def forward(self, ea: torch.Tensor, eb: torch.Tensor):
+    def merge(self, ea: torch.Tensor, eb: torch.Tensor):
         raise RuntimeError("boom: this head always fails")
