@@ -104,6 +104,9 @@ class CNN(nn.Module):
 
     name: ClassVar[str] = "cnn"
     relative_cost: ClassVar[float] = 2.0  # training time against the MLP's (measured), for the sweep's order
+    # Stacked, 3 CNNs took longer per model than one alone (0.87x: their activations outgrow the cache), so a
+    # sweep launches each CNN run on its own (benchmarks/sweep_speed.py measures it).
+    max_stack: ClassVar[int] = 1
 
     def __init__(self, channels: int = 16, dim: int = 128, dropout: float = 0.1) -> None:
         super().__init__()

@@ -7,7 +7,8 @@
   2. In the same run: seconds per full-MNIST-sized epoch (60,000 synthetic images, 108,400 Keras pairs) of the
      MLP and the CNN encoder with the stacked trainer, alone (K = 1) and per model in a bundle of 3, against
      the GEMM floor = the epoch's FLOPs / the GEMM rate measured at the encoder's own matrix shapes.
-  3. The stacked trainer's bundle gain on the embedded data: time per model-epoch at K = 1, 2, 3 (interleaved).
+  3. The stacked trainer's bundle gain on the embedded data: time per model-epoch at K = 1, 2, 3 (interleaved),
+     for the MLP and the CNN.
 
 `--quick` runs the sweeps with `train.epochs=2` (minutes instead of ~10); `--no-sweep` skips part 1.
 Not part of the test suite; the numbers depend on the machine and its load: read the ratios.
@@ -122,7 +123,7 @@ def epoch_costs(threads: int, reps: int, steps: int) -> None:
 
 
 def bundle_gain(threads: int, reps: int) -> None:
-    """Time per model-epoch on the embedded data (MLP, subtract head, depth 1) for K = 1, 2, 3, interleaved."""
+    """Time per model-epoch on the embedded data (subtract head, depth 1) for K = 1, 2, 3, MLP and CNN, interleaved."""
     from ablation.data import Mnist5k
     from ablation.pairs import make_pairs
 
@@ -131,26 +132,30 @@ def bundle_gain(threads: int, reps: int) -> None:
     x = torch.from_numpy(split.x_train)
     pairs, labels = (torch.from_numpy(a) for a in make_pairs(split.y_train, 0))
     setups = {}
-    for k in (1, 2, 3):
-        models = []
-        for seed in range(k):
-            torch.manual_seed(seed)
-            model, loss_fn = build(config("head=subtract", "depth=1", f"seed={seed}"))
-            models.append(model)
-        stack = stacked.Stack(models)
-        setups[k] = (stack, loss_fn, stacked.StackedRMSprop(stack, 1e-3, 0.9, 1e-7), states_for(k, pairs, labels))
-    times: dict[int, list[float]] = {k: [] for k in setups}
+    for enc in ("mlp", "cnn"):
+        for k in (1, 2, 3):
+            models = []
+            for seed in range(k):
+                torch.manual_seed(seed)
+                model, loss_fn = build(config(f"encoder={enc}", "head=subtract", "depth=1", f"seed={seed}"))
+                models.append(model)
+            stack = stacked.Stack(models)
+            setups[(enc, k)] = (stack, loss_fn, stacked.StackedRMSprop(stack, 1e-3, 0.9, 1e-7),
+                                states_for(k, pairs, labels))
+    times: dict[tuple[str, int], list[float]] = {key: [] for key in setups}
     for r in range(reps + 1):
-        for k, (stack, loss_fn, opt, states) in setups.items():
+        for key, (stack, loss_fn, opt, states) in setups.items():
             t = time.perf_counter()
             stacked.train_epoch(stack, loss_fn, opt, x, states, BS)
             if r:
-                times[k].append((time.perf_counter() - t) / k)
-    base = np.median(times[1])
-    print(f"== bundle gain on mnist5k (MLP, subtract, depth 1), threads={threads}, {reps} interleaved epochs:")
-    for k, v in times.items():
-        print(f"  K={k}: {np.median(v) * 1e3:.0f} ms per model-epoch, x{base / np.median(v):.2f} throughput vs K=1")
-    print()
+                times[key].append((time.perf_counter() - t) / key[1])
+    print(f"== bundles on mnist5k (subtract head, depth 1; 63 steps an epoch), threads={threads}, {reps} interleaved "
+          f"epochs (load {load()}):")
+    for (enc, k), v in times.items():
+        base = np.median(times[(enc, 1)])
+        print(f"  {enc.upper():<3} K={k}: {np.median(v) * 1e3:.0f} ms per model-epoch, x{base / np.median(v):.2f} "
+              f"throughput vs K=1")
+    print(f"  CNN / MLP per model-epoch at K=3: {np.median(times[('cnn', 3)]) / np.median(times[('mlp', 3)]):.2f}\n")
 
 
 def main() -> None:

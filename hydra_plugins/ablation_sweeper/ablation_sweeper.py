@@ -55,6 +55,7 @@ class Job:
     cell: str = ""  # the identity minus the seed: runs of one cell are trained together
     seed: int = 0
     cost: float = 1.0  # relative training time (epochs x encoder cost), to launch the longest bundles first
+    max_stack: int = 0  # the encoder's limit on runs trained together (0 = none)
 
     @property
     def what(self) -> str:
@@ -78,8 +79,15 @@ def run_cost(cfg: DictConfig) -> float:
     return float(cfg.train.epochs) * float(getattr(get_class(cfg.encoder._target_), "relative_cost", 1.0))
 
 
+def max_stack(cfg: DictConfig) -> int:
+    from hydra.utils import get_class
+
+    return int(getattr(get_class(cfg.encoder._target_), "max_stack", 0))
+
+
 def bundles(jobs: List[Job], size: Optional[int] = None) -> List[List[Job]]:
-    """The train jobs grouped by cell (all but the seed; at most `size` runs a bundle), longest bundle first.
+    """The train jobs grouped by cell (all but the seed; at most `size` runs a bundle, or the encoder's
+    `max_stack`), longest bundle first.
 
     Each bundle is one launcher job whose runs are trained together (ablation.stacked); a run's result is the
     same in a bundle as alone, so this changes only how long the sweep takes.
@@ -90,7 +98,7 @@ def bundles(jobs: List[Job], size: Optional[int] = None) -> List[List[Job]]:
             groups.setdefault(j.cell, []).append(j)
     out: List[List[Job]] = []
     for members in groups.values():
-        step = size or len(members)
+        step = min(n for n in (size, members[0].max_stack, len(members)) if n)
         out.extend(members[i : i + step] for i in range(0, len(members), step))
     return sorted(out, key=lambda b: -sum(j.cost for j in b))  # stable: grid order among equals
 
@@ -178,7 +186,8 @@ class AblationSweeper(BasicSweeper):
                 planned.append(Job(overrides, rid, "skip", skip_reason(cfg)))
             else:
                 planned.append(Job(overrides, rid, "train", "redo: " + prev["status"] if prev else "",
-                                   cell=cell_key(cfg), seed=int(cfg.seed), cost=run_cost(cfg)))
+                                   cell=cell_key(cfg), seed=int(cfg.seed), cost=run_cost(cfg),
+                                   max_stack=max_stack(cfg)))
         if problems:
             raise InvalidSweep(f"{len(problems)} of {len(jobs)} runs in the sweep have an invalid config, "
                                  "nothing was trained:\n" + "\n".join(problems))
