@@ -111,3 +111,16 @@ def test_the_sweep_with_bundles_writes_the_same_runs_as_without(tmp_path):
     if not torch.cuda.is_available():
         assert cuda.returncode != 0 and "device=cuda, but torch sees no CUDA GPU" in cuda.stderr
         assert not (tmp_path / "c" / "runs").exists()
+
+
+def test_stacked_dropout_draws_each_model_the_masks_a_lone_dropout_layer_draws():
+    """Model k's mask comes from its own generator, bit for bit what encoders.Dropout draws from that stream."""
+    from ablation.encoders import Dropout
+
+    layer = Dropout(0.1)
+    x = torch.rand(3, 7, 33)
+    states = [stacked.ModelState(torch.Generator(), torch.Generator().manual_seed(s), None, None) for s in (4, 5, 6)]
+    out = stacked.dropout(layer, x, states)
+    for k, seed in enumerate((4, 5, 6)):
+        torch.manual_seed(seed)
+        assert torch.equal(out[k], layer(x[k]))
