@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
 from . import stacked
+from .config import resolved
 from .data import Split
 from .diagnostics import diagnose, predict_same
 from .heads import Head
@@ -173,6 +174,9 @@ def train_bundle(cfgs: list[DictConfig], progress: bool = False) -> list[RunResu
     """
     t_start = time.perf_counter()
     cfg0 = cfgs[0]
+    cell = [{k: v for k, v in resolved(c).items() if k not in ("seed", "progress")} for c in cfgs]
+    if any(c != cell[0] for c in cell[1:]):
+        raise ValueError("runs trained together must differ in nothing but their seed")
     device = resolve_device(cfg0.get("device", "cpu"))
     seed_everything(cfg0.seed, cfg0.threads)
     data = instantiate(cfg0.data)

@@ -124,3 +124,8 @@ def test_stacked_dropout_draws_each_model_the_masks_a_lone_dropout_layer_draws()
     for k, seed in enumerate((4, 5, 6)):
         torch.manual_seed(seed)
         assert torch.equal(out[k], layer(x[k]))
+
+
+def test_only_runs_that_differ_in_their_seed_are_trained_together():
+    with pytest.raises(ValueError, match="nothing but their seed"):
+        train_bundle([make_cfg(*TINY, "seed=0"), make_cfg(*TINY, "seed=1", "train.lr=0.01")])
