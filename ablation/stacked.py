@@ -87,6 +87,8 @@ class Stack:
             offset += n
         # module → its parameters' name prefix, on the template (model 0) that the forward walks
         self.prefix = {id(m): name for name, m in self.models[0].named_modules()}
+        if not isinstance(getattr(self.models[0].encoder, "net", None), nn.Sequential):
+            raise NotStackable("the stacked trainer runs an encoder's layers from its `net` (an nn.Sequential)")
         self.check(self.models[0].encoder)
         self.check(self.models[0].head.hidden if isinstance(self.models[0].head, LearnedHead) else nn.Identity())
 
@@ -130,8 +132,7 @@ class Stack:
         return module(x.flatten(0, 1)).unflatten(0, x.shape[:2])
 
     def encode(self, x: torch.Tensor, states: Sequence[ModelState]) -> torch.Tensor:
-        enc = self.models[0].encoder
-        return self.run(enc.net if hasattr(enc, "net") else enc, x, states)
+        return self.run(self.models[0].encoder.net, x, states)  # the encoder's forward is its net
 
     def head(self, ea: torch.Tensor, eb: torch.Tensor, states: Sequence[ModelState]):
         """The head of model 0's kind on (K, B, D) embeddings → (score, logit), each (K, B)."""
