@@ -73,13 +73,14 @@ def bundle_members(cfg: DictConfig, overrides: list[str]) -> tuple[list[DictConf
     base = copy.deepcopy(cfg)
     with open_dict(base):
         del base["bundle_seeds"]
-    own = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in ("bundle_seeds", "seed")]
+    own = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") != "bundle_seeds"]
+    at = next((i for i, o in enumerate(own) if o.split("=", 1)[0].lstrip("+~") == "seed"), len(own))
     cfgs, overs = [], []
     for s in seeds:
         member = copy.deepcopy(base)
         member.seed = s
         cfgs.append(member)
-        overs.append(own + [f"seed={s}"])
+        overs.append(own[:at] + [f"seed={s}"] + own[at + 1 :])  # the run's own overrides, as a lone job has them
     return cfgs, overs
 
 
