@@ -44,7 +44,7 @@ class Distance(Head):
         self.eps = eps
 
     def forward(self, ea: torch.Tensor, eb: torch.Tensor) -> tuple[torch.Tensor, None]:
-        d2 = (ea - eb).square().sum(dim=1)  # (B,)
+        d2 = (ea - eb).square().sum(dim=-1)  # (B,) or (K, B) for stacked models
         return d2.clamp_min(self.eps).sqrt(), None
 
 
@@ -125,4 +125,4 @@ class Concat(LearnedHead):
         return 2 * dim
 
     def merge(self, ea: torch.Tensor, eb: torch.Tensor) -> torch.Tensor:
-        return torch.cat([ea, eb], dim=1)
+        return torch.cat([ea, eb], dim=-1)

@@ -40,6 +40,10 @@ class PairLoss:
         return score if self.convention == "similarity" else -score
 
     def __call__(self, score: torch.Tensor, logit: torch.Tensor | None, same: torch.Tensor) -> torch.Tensor:
+        return self.per_pair(score, logit, same).mean()
+
+    def per_pair(self, score: torch.Tensor, logit: torch.Tensor | None, same: torch.Tensor) -> torch.Tensor:
+        """The loss of every pair (any leading dimensions, e.g. (K, B) for K stacked models)."""
         raise NotImplementedError
 
 
@@ -53,9 +57,9 @@ class Contrastive(PairLoss):
         super().__init__(convention, threshold)
         self.margin = margin
 
-    def __call__(self, score: torch.Tensor, logit: torch.Tensor | None, same: torch.Tensor) -> torch.Tensor:
+    def per_pair(self, score: torch.Tensor, logit: torch.Tensor | None, same: torch.Tensor) -> torch.Tensor:
         low = 1.0 - self.target(same)  # pairs whose score should be pulled to 0
-        return (low * score.square() + (1.0 - low) * (self.margin - score).clamp_min(0).square()).mean()
+        return low * score.square() + (1.0 - low) * (self.margin - score).clamp_min(0).square()
 
 
 class BCE(PairLoss):
@@ -65,7 +69,7 @@ class BCE(PairLoss):
     label = "binary cross-entropy"
     needs_logit = True
 
-    def __call__(self, score: torch.Tensor, logit: torch.Tensor | None, same: torch.Tensor) -> torch.Tensor:
+    def per_pair(self, score: torch.Tensor, logit: torch.Tensor | None, same: torch.Tensor) -> torch.Tensor:
         if logit is None:
             raise ValueError("BCE needs a head with a logit (a sigmoid output)")
-        return F.binary_cross_entropy_with_logits(logit, self.target(same))
+        return F.binary_cross_entropy_with_logits(logit, self.target(same), reduction="none")

@@ -24,5 +24,8 @@ def keras_init_(model: nn.Module) -> None:
     """Glorot-uniform weights and zero biases, as Keras does (measured ≈ 2 points better than torch's default)."""
     for m in model.modules():
         if isinstance(m, (nn.Linear, nn.Conv2d)):
-            nn.init.xavier_uniform_(m.weight)
+            # a convolution as a Linear (encoders.Conv): Keras counts its fan_out over the kernel's positions
+            k = getattr(m, "positions", 1)
+            fan_in, fan_out = m.weight.shape[1], m.weight.shape[0]
+            nn.init.xavier_uniform_(m.weight, gain=((fan_in + fan_out) / (fan_in + k * fan_out)) ** 0.5)
             nn.init.zeros_(m.bias)

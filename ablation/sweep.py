@@ -6,6 +6,7 @@ metrics.json. A run that raises or diverges is recorded with its error and never
 
 from __future__ import annotations
 
+import copy
 import json
 import platform
 import sys
@@ -19,14 +20,14 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import CompactHydraException
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from . import __version__
 from .config import factors, skip_reason, validate
 from .contract import traits
 from .identity import identity, identity_hash, resolved
 from .store import FINAL, read_metrics, run_dir, write_csv, write_json, write_text
-from .train import train
+from .train import train_bundle
 
 PROGRESS_FILE = "progress.jsonl"  # one line per finished job, appended by every worker
 PLAN_FILE = "sweep.json"  # written by the sweeper: how many jobs and when the sweep started
@@ -66,38 +67,91 @@ def record(folder: Path, cfg: DictConfig, status: str, overrides: list[str], ide
 def execute(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, Any]:
     """Run one config with failure isolation; returns a short summary for the sweep."""
     overrides = task_overrides() if overrides is None else overrides
-    ident = identity(cfg)
-    rid = identity_hash(ident)
-    folder = run_dir(cfg.results_dir, rid)
-    prev = read_metrics(folder)
-    if prev is not None and prev["status"] in FINAL:
-        return {"run_id": rid, "status": "reused", "metrics": prev.get("metrics", {})}
-    if cfg.dry_run:
-        return {"run_id": rid, "status": "dry_run"}
-    folder.mkdir(parents=True, exist_ok=True)
-    write_text(folder / "config.yaml", OmegaConf.to_yaml(resolved(cfg)))
-    for stale in ("metrics.json", "error.txt", "history.csv", "scores.csv.gz", "views.csv.gz"):  # an earlier attempt's
-        (folder / stale).unlink(missing_ok=True)
-    reason = skip_reason(cfg)
-    if reason:
-        record(folder, cfg, "skipped", overrides, ident, reason=reason)
-        return {"run_id": rid, "status": "skipped", "reason": reason}
+    return execute_bundle([cfg], [overrides])[0]
+
+
+def bundle_members(cfg: DictConfig, overrides: list[str]) -> tuple[list[DictConfig], list[list[str]]]:
+    """A bundle job's runs: its config with `bundle_seeds` taken out and each seed put in, and each run's overrides.
+
+    `bundle_seeds` is how the sweeper hands the launcher one job for several runs; it is not part of any run.
+    """
+    seeds = list(cfg.bundle_seeds)
+    base = copy.deepcopy(cfg)
+    with open_dict(base):
+        del base["bundle_seeds"]
+    own = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") != "bundle_seeds"]
+    at = next((i for i, o in enumerate(own) if o.split("=", 1)[0].lstrip("+~") == "seed"), len(own))
+    cfgs, overs = [], []
+    for s in seeds:
+        member = copy.deepcopy(base)
+        member.seed = s
+        cfgs.append(member)
+        overs.append(own[:at] + [f"seed={s}"] + own[at + 1 :])  # the run's own overrides, as a lone job has them
+    return cfgs, overs
+
+
+def execute_bundle(cfgs: list[DictConfig], overrides: list[list[str]]) -> list[dict[str, Any]]:
+    """Runs that differ only in their seed, trained together (ablation.stacked); each recorded in its own folder.
+
+    Finished runs are reused and skips recorded as in a lone run; the rest train in one stack. If training
+    the stack raises, each of its runs is retried alone, so a failure is recorded only for the run it belongs to.
+    """
+    summaries: list[dict[str, Any] | None] = [None] * len(cfgs)
+    todo: list[int] = []
+    idents = [identity(cfg) for cfg in cfgs]
+    for i, cfg in enumerate(cfgs):
+        rid = identity_hash(idents[i])
+        folder = run_dir(cfg.results_dir, rid)
+        prev = read_metrics(folder)
+        if prev is not None and prev["status"] in FINAL:
+            summaries[i] = {"run_id": rid, "status": "reused", "metrics": prev.get("metrics", {})}
+            continue
+        if cfg.dry_run:
+            summaries[i] = {"run_id": rid, "status": "dry_run"}
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text(folder / "config.yaml", OmegaConf.to_yaml(resolved(cfg)))
+        for stale in ("metrics.json", "error.txt", "history.csv", "scores.csv.gz", "views.csv.gz"):  # an earlier attempt's
+            (folder / stale).unlink(missing_ok=True)
+        reason = skip_reason(cfg)
+        if reason:
+            record(folder, cfg, "skipped", overrides[i], idents[i], reason=reason)
+            summaries[i] = {"run_id": rid, "status": "skipped", "reason": reason}
+            continue
+        todo.append(i)
+    if not todo:
+        return summaries  # type: ignore[return-value]
+    group = [cfgs[i] for i in todo]
     try:
-        result = train(cfg, progress=cfg.progress and sys.stderr.isatty())
-    except Exception as e:  # noqa: BLE001 - isolate any failure to this run
+        results = train_bundle(group, progress=group[0].progress and sys.stderr.isatty())
+    except Exception as e:  # noqa: BLE001 - isolate any failure to its own run
+        if len(todo) > 1:  # retry alone: which run (if not all) the failure belongs to
+            for i in todo:
+                summaries[i] = execute_bundle([cfgs[i]], [overrides[i]])[0]
+            return summaries  # type: ignore[return-value]
+        (i,) = todo
+        folder = run_dir(cfgs[i].results_dir, identity_hash(idents[i]))
         write_text(folder / "error.txt", traceback.format_exc())
         err = f"{type(e).__name__}: {e}"
-        record(folder, cfg, "failed", overrides, ident, error=err)
-        return {"run_id": rid, "status": "failed", "error": err}
-    write_csv(folder / "history.csv", result.history)
-    if not result.scores.empty:
-        write_csv(folder / "scores.csv.gz", result.scores)
-    if not result.views.empty:
-        write_csv(folder / "views.csv.gz", result.views)
-    if result.error:
-        write_text(folder / "error.txt", result.error + "\n")
-    record(folder, cfg, result.status, overrides, ident, metrics=result.metrics, error=result.error)
-    return {"run_id": rid, "status": result.status, "metrics": result.metrics, "error": result.error}
+        record(folder, cfgs[i], "failed", overrides[i], idents[i], error=err)
+        summaries[i] = {"run_id": folder.name, "status": "failed", "error": err}
+        return summaries  # type: ignore[return-value]
+    bundle = [identity_hash(idents[i]) for i in todo] if len(todo) > 1 else None
+    for i, result in zip(todo, results):
+        cfg = cfgs[i]
+        folder = run_dir(cfg.results_dir, identity_hash(idents[i]))
+        write_csv(folder / "history.csv", result.history)
+        if not result.scores.empty:
+            write_csv(folder / "scores.csv.gz", result.scores)
+        if not result.views.empty:
+            write_csv(folder / "views.csv.gz", result.views)
+        if result.error:
+            write_text(folder / "error.txt", result.error + "\n")
+        # how it was scheduled (not what it measured): the runs it was trained with
+        extra = {"device": result.device, **({"bundle": bundle} if bundle else {})}
+        record(folder, cfg, result.status, overrides[i], idents[i], metrics=result.metrics, error=result.error, **extra)
+        summaries[i] = {"run_id": folder.name, "status": result.status, "metrics": result.metrics, "error": result.error}
+    return summaries  # type: ignore[return-value]
 
 
 def announce(summary: dict[str, Any], cfg: DictConfig) -> None:
@@ -134,10 +188,16 @@ def _hms(s: float) -> str:
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
-def main(cfg: DictConfig) -> dict[str, Any]:
+def main(cfg: DictConfig) -> dict[str, Any] | list[dict[str, Any]]:
     hc = _hydra()
     if hc is None or hc.mode != RunMode.MULTIRUN:
         validate(cfg)  # a multirun's grid was validated as a whole by the sweeper
+    if "bundle_seeds" in cfg:  # one launcher job for several runs (planned by the sweeper)
+        cfgs, overrides = bundle_members(cfg, task_overrides())
+        summaries = execute_bundle(cfgs, overrides)
+        for member, summary in zip(cfgs, summaries):
+            announce(summary, member)
+        return summaries
     summary = execute(cfg)
     announce(summary, cfg)
     if summary["status"] == "failed" and (hc is None or hc.mode != RunMode.MULTIRUN):

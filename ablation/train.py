@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
+from . import stacked
+from .data import Split
 from .diagnostics import diagnose, image_views, predict_same
 from .heads import Head
 from .losses import PairLoss
@@ -34,6 +37,7 @@ class RunResult:
     scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     error: str | None = None
     views: pd.DataFrame = field(default_factory=pd.DataFrame)  # w·f(x) per test image, where the head has it
+    device: str = "cpu"  # where it was trained
 
 
 def build(cfg: DictConfig) -> tuple[Siamese, PairLoss]:
@@ -68,7 +72,7 @@ def pair_scores(
     s_ab, z_ab = model.head(ea, eb)
     s_ba, z_ba = model.head(eb, ea) if both_orders else (None, None)
     model.train()
-    to_np = lambda t: None if t is None else t.numpy().astype(np.float64)  # noqa: E731
+    to_np = lambda t: None if t is None else t.cpu().numpy().astype(np.float64)  # noqa: E731
     return {"s_ab": to_np(s_ab), "s_ba": to_np(s_ba), "z_ab": to_np(z_ab), "z_ba": to_np(z_ba)}
 
 
@@ -149,47 +153,127 @@ def train_epoch(
     return epoch_loss, accuracy
 
 
+def resolve_device(name: str) -> torch.device:
+    """`device=auto` is CUDA when torch sees a GPU, else the CPU; `cuda` without a GPU is a config error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
 def train(cfg: DictConfig, progress: bool = False) -> RunResult:
-    """Train one Siamese network by the Keras protocol and measure it; raises on bugs, reports divergence."""
+    """Train one Siamese network by the Keras protocol and measure it: a bundle of one (see train_bundle)."""
+    return train_bundle([cfg], progress)[0]
+
+
+def train_bundle(cfgs: list[DictConfig], progress: bool = False) -> list[RunResult]:
+    """Train runs that differ only in their seed together (ablation.stacked), then measure each on its own.
+
+    A run's numbers are the same whichever bundle it is trained in, alone included: each model has its own
+    initial weights, pairs, shuffles, dropout masks and optimizer state, and the stacked kernels work per model.
+    Raises on bugs; a run whose loss becomes NaN or infinite is reported diverged (the others go on).
+    """
     t_start = time.perf_counter()
-    gen = seed_everything(cfg.seed, cfg.threads)
-    data = instantiate(cfg.data)
+    cfg0 = cfgs[0]
+    cell = [{k: v for k, v in OmegaConf.to_container(c, resolve=True).items() if k not in ("seed", "progress")}
+            for c in cfgs]
+    if any(c != cell[0] for c in cell[1:]):
+        raise ValueError("runs trained together must differ in nothing but their seed")
+    device = resolve_device(cfg0.get("device", "cpu"))
+    seed_everything(cfg0.seed, cfg0.threads)
+    data = instantiate(cfg0.data)
     split = data.load()
-    x_tr, x_te = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
-    # Pairs depend on the seed only through the negative partners; test pairs use a seed of their own.
-    tr_pairs, tr_y = (torch.from_numpy(a) for a in make_pairs(split.y_train, cfg.seed, data.pair_order))
-    te_pairs, te_y = (torch.from_numpy(a) for a in make_pairs(split.y_test, cfg.seed + 10_000, data.pair_order))
+    x_tr, x_te = torch.from_numpy(split.x_train).to(device), torch.from_numpy(split.x_test).to(device)
+    runs, states, models = [], [], []
+    for cfg in cfgs:
+        # Pairs depend on the seed only through the negative partners; test pairs use a seed of their own.
+        tr_pairs, tr_y = (torch.from_numpy(a) for a in make_pairs(split.y_train, cfg.seed, data.pair_order))
+        te_pairs, te_y = (torch.from_numpy(a) for a in make_pairs(split.y_test, cfg.seed + 10_000, data.pair_order))
+        shuffle = seed_everything(cfg.seed, cfg.threads)  # the initial weights come from the seed's global stream
+        model, loss_fn = build(cfg)
+        model.to(device)
+        if device.type == "cpu":  # the dropout masks continue the seed's stream after the initial weights
+            drop = torch.Generator()
+            drop.set_state(torch.default_generator.get_state())
+        else:
+            drop = torch.Generator(device=device).manual_seed(cfg.seed)
+        models.append(model)
+        states.append(stacked.ModelState(shuffle, drop, tr_pairs.to(device), tr_y.to(device)))
+        runs.append((cfg, model, loss_fn, tr_pairs, tr_y, te_pairs.to(device), te_y))
+    try:
+        stack: stacked.Stack | None = stacked.Stack(models)
+    except stacked.NotStackable:
+        stack = None  # e.g. a user's encoder with layers of its own: each run trains on its own, the plain way
+    loss_fn = runs[0][2]
 
-    te_same = te_y.numpy().astype(bool)
-
-    model, loss_fn = build(cfg)
-    opt = FlatRMSprop(model.parameters(), lr=cfg.train.lr, alpha=cfg.train.rho, eps=cfg.train.eps)
-    n = len(tr_pairs)
-    history: list[dict[str, float]] = []
-    bar = tqdm(range(cfg.train.epochs), desc="epochs", unit="ep", leave=False, disable=not progress)
-    model.train()
-    for epoch in bar:
-        t0 = time.perf_counter()
-        epoch_loss, train_acc = train_epoch(model, loss_fn, opt, x_tr, tr_pairs, tr_y, cfg.train.batch_size, gen)
+    def evaluate(k: int, epoch: int) -> dict[str, float]:
+        _, model, loss_fn, _, _, te_pairs, te_y = runs[k]
         te = pair_scores(model, x_te, te_pairs, both_orders=False)
-        te_acc = float(np.mean(predict_same(te["s_ab"], loss_fn.convention, loss_fn.threshold) == te_same))
-        history.append({
-            "epoch": epoch + 1,
-            "loss": epoch_loss,
-            "train_acc": train_acc,  # running accuracy in training mode, as Keras reports it
-            "test_acc": te_acc,
+        te_same = te_y.numpy().astype(bool)
+        return {
+            "test_acc": float(np.mean(predict_same(te["s_ab"], loss_fn.convention, loss_fn.threshold) == te_same)),
             "test_score_std": float(np.std(te["s_ab"])),
-            "seconds": time.perf_counter() - t0,
-        })
-        bar.set_postfix(loss=f"{epoch_loss:.4f}", test_acc=f"{te_acc:.3f}")
-        if not math.isfinite(epoch_loss):
-            return RunResult(
-                "diverged", {"epochs_run": epoch + 1, "wall_time_s": time.perf_counter() - t_start},
-                pd.DataFrame(history), error=f"non-finite training loss ({epoch_loss}) in epoch {epoch + 1}",
-            )
+        }
 
+    bar = tqdm(total=cfg0.train.epochs, desc="epochs", unit="ep", leave=False, disable=not progress)
+
+    def advance(postfix: dict[str, str]) -> None:
+        bar.update()
+        bar.set_postfix(postfix)
+
+    if stack is not None:
+        stacked.fit(stack, loss_fn, states, x_tr, cfg0.train.epochs, cfg0.train.batch_size, cfg0.train.lr,
+                    cfg0.train.rho, cfg0.train.eps, evaluate, advance)
+    else:
+        for k, (model, st) in enumerate(zip(models, states)):
+            fit_alone(model, loss_fn, st, x_tr, cfg0.train, lambda epoch, k=k: evaluate(k, epoch), advance)
+    bar.close()
+    results = []
+    for (cfg, model, loss_fn, tr_pairs, tr_y, te_pairs, te_y), st in zip(runs, states):
+        if st.diverged_at is not None:
+            loss = st.history[-1]["loss"]
+            results.append(RunResult(
+                "diverged", {"epochs_run": st.diverged_at, "wall_time_s": time.perf_counter() - t_start},
+                pd.DataFrame(st.history), error=f"non-finite training loss ({loss}) in epoch {st.diverged_at}",
+                device=device.type,
+            ))
+            continue
+        result = measure(cfg, model, loss_fn, split, x_tr, x_te, tr_pairs, tr_y, te_pairs, te_y, st.history, t_start)
+        results.append(dataclasses.replace(result, device=device.type))
+    return results
+
+
+def fit_alone(
+    model: Siamese, loss_fn: PairLoss, st: stacked.ModelState, x: torch.Tensor, t: DictConfig,
+    evaluate: Callable[[int], dict[str, float]], bar: Callable[[dict[str, str]], None],
+) -> None:
+    """One model that the stacked trainer cannot run (stacked.NotStackable), trained by the plain loop.
+
+    Whether it was built alone or beside others, it draws its dropout masks from the stream its seed left
+    after its initial weights (saved in its state), so its numbers do not depend on the bundle either."""
+    torch.default_generator.set_state(st.dropout.get_state())
+    opt = FlatRMSprop(model.parameters(), lr=t.lr, alpha=t.rho, eps=t.eps)
+    model.train()
+    for epoch in range(t.epochs):
+        t0 = time.perf_counter()
+        loss, accuracy = train_epoch(model, loss_fn, opt, x, st.pairs, st.labels, t.batch_size, st.shuffle)
+        st.history.append({"epoch": epoch + 1, "loss": loss, "train_acc": accuracy, **evaluate(epoch),
+                           "seconds": time.perf_counter() - t0})
+        bar({"loss": f"{loss:.4f}"})
+        if not math.isfinite(loss):
+            st.diverged_at = epoch + 1
+            return
+
+
+def measure(
+    cfg: DictConfig, model: Siamese, loss_fn: PairLoss, split: Split, x_tr: torch.Tensor, x_te: torch.Tensor,
+    tr_pairs: torch.Tensor, tr_y: torch.Tensor, te_pairs: torch.Tensor, te_y: torch.Tensor,
+    history: list[dict[str, float]], t_start: float,
+) -> RunResult:
+    """The trained model's final measurement: test pairs in both orders, diagnostics, train accuracy."""
+    te_same = te_y.numpy().astype(bool)
+    n = len(tr_pairs)
     te = pair_scores(model, x_te, te_pairs)
-    tr = pair_scores(model, x_tr, tr_pairs, both_orders=False)
+    tr = pair_scores(model, x_tr, tr_pairs.to(x_tr.device), both_orders=False)
     c = head_bias(model, cfg.depth)
     metrics = diagnose(
         te["s_ab"], te["s_ba"], te_same, loss_fn.convention, loss_fn.threshold, te["z_ab"], te["z_ba"], c
@@ -205,6 +289,7 @@ def train(cfg: DictConfig, progress: bool = False) -> RunResult:
         neg_smaller_first=smaller_first(split.y_train, tr_pairs.numpy(), tr_y.numpy()),
         wall_time_s=time.perf_counter() - t_start,
     )
+    te_pairs = te_pairs.cpu()
     scores = pd.DataFrame({"a": te_pairs[:, 0].numpy(), "b": te_pairs[:, 1].numpy(), "label": te_y.numpy().astype(int)})
     for k, v in te.items():
         scores[k] = v if v is not None else np.nan

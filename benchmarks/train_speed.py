@@ -190,14 +190,32 @@ def mlp_shapes(b: int = 2 * BS) -> list[tuple[int, int, int]]:
     return [(b, i, o) for i, o in dims] + [(i, b, o) for i, o in dims] + [(b, o, i) for i, o in dims[1:]]
 
 
+def linear_shapes(encoder: nn.Module, batch: int) -> tuple[list[tuple[int, int, int]], float]:
+    """The encoder's matrix products for `batch` images, (m, k, n) forward, dW and dX (not for the first layer),
+    and their FLOPs: every layer is a Linear, applied to all the positions of a patch grid at once."""
+    rows: list[tuple[int, int, int]] = []
+    hooks = [m.register_forward_hook(lambda m, i, o: rows.append((i[0].numel() // m.in_features, m.in_features,
+                                                                   m.out_features)))
+             for m in encoder.modules() if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        encoder.eval()(torch.zeros(1, 784))
+    for h in hooks:
+        h.remove()
+    shapes, flops = [], 0.0
+    for idx, (pos, k, n) in enumerate(rows):
+        m = pos * batch
+        shapes += [(m, k, n), (k, m, n)] + ([(m, n, k)] if idx else [])
+        flops += 2.0 * m * k * n * (3 if idx else 2)
+    return shapes, flops
+
+
 def epoch_flops(encoder: str, n_pairs: int) -> float:
     """Multiply-adds × 2 of one epoch, both branches, forward + backward (no gradient w.r.t. the images)."""
     if encoder == "mlp":
         fwd = 784 * 128 + 2 * 128 * 128
         bwd = fwd + 2 * 128 * 128
-    else:  # CNN: conv 1→16 (13×13 out), conv 16→32 (6×6 out), linear 1152→128
-        c1, c2, lin = 13 * 13 * 16 * 9, 6 * 6 * 32 * 16 * 9, 1152 * 128
-        fwd, bwd = c1 + c2 + lin, c1 + 2 * c2 + 2 * lin
+    else:  # CNN: its convolutions are Linear layers on patches; count them
+        return linear_shapes(encoders.CNN(), 2 * n_pairs)[1]
     return 2.0 * (fwd + bwd) * 2 * n_pairs
 
 

@@ -8,7 +8,7 @@ from ablation.heads import Subtract
 class Exploding(Subtract):
     name = "exploding"
 
-    def forward(self, ea: torch.Tensor, eb: torch.Tensor):
+    def merge(self, ea: torch.Tensor, eb: torch.Tensor):
         if self.training:  # passes the contract check (eval mode), fails in the first training step
             raise RuntimeError("boom: this head always fails in training")
-        return super().forward(ea, eb)
+        return super().merge(ea, eb)

@@ -34,3 +34,25 @@ def test_dropout_masks_are_the_recorded_runs_masks():
     bits = torch.empty((x.numel() + 1) // 2, dtype=torch.int64).random_(-(2**63), None)
     keep = bits.view(torch.int32)[: x.numel()].view(x.shape) >= -(2**31) + round(0.1 * 2**32)
     assert torch.equal(out, x * keep.to(x.dtype).div_(0.9))
+
+
+def test_the_cnn_convolutions_are_conv2d_as_matrix_products():
+    """Patches + Conv = nn.functional.conv2d (3×3, stride 2) on the 12×12 positions, in 2×2-block order; Group(4) +
+    Conv = a 2×2 convolution with stride 2 on that map."""
+    import torch.nn.functional as F
+
+    from ablation.encoders import CNN
+
+    torch.manual_seed(0)
+    cnn = CNN(channels=4)
+    x = torch.rand(3, 784)
+    patches, conv1, relu, group, conv2 = list(cnn.net)[:5]
+    h = relu(conv1(patches(x)))  # (3, 144, 4), position (i, j, a, b) = grid (2i + a, 2j + b)
+    ref = F.relu(F.conv2d(x.view(3, 1, 28, 28), conv1.weight.view(4, 1, 3, 3), conv1.bias, stride=2))[:, :, :12, :12]
+    ref = ref.reshape(3, 4, 6, 2, 6, 2).permute(0, 2, 4, 3, 5, 1).reshape(3, 144, 4)
+    assert torch.allclose(h, ref, atol=1e-6)
+    out = conv2(group(h))  # (3, 36, 8)
+    grid = h.view(3, 6, 6, 2, 2, 4).permute(0, 5, 1, 3, 2, 4).reshape(3, 4, 12, 12)  # back to (c, 12, 12)
+    w = conv2.weight.view(8, 2, 2, 4).permute(0, 3, 1, 2)  # (out, in, kh, kw) from the (a, b, c) input order
+    ref2 = F.conv2d(grid, w, conv2.bias, stride=2).permute(0, 2, 3, 1).reshape(3, 36, 8)
+    assert torch.allclose(out, ref2, atol=1e-5)

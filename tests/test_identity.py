@@ -32,7 +32,9 @@ def _package_imports(module: str) -> set[str]:
     path = ROOT / (module.replace(".", "/") + ".py")
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module is None:  # from . import x
+            found.update(f"ablation.{a.name}" for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 1:
             found.add(f"ablation.{node.module}")
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ablation."):
             found.add(node.module)

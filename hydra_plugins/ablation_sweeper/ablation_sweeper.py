@@ -23,7 +23,7 @@ from hydra.errors import CompactHydraException, HydraException
 from omegaconf import DictConfig, OmegaConf
 
 
-RUNTIME_KEYS = ("results_dir", "threads", "progress", "dry_run")
+RUNTIME_KEYS = ("results_dir", "device", "threads", "progress", "dry_run")
 
 
 class SweepFailed(CompactHydraException):
@@ -52,11 +52,63 @@ class Job:
     run_id: str
     action: str  # train | reuse | skip | duplicate
     detail: str = ""
+    cell: str = ""  # the identity minus the seed: runs of one cell are trained together
+    seed: int = 0
+    cost: float = 1.0  # relative training time (epochs x encoder cost), to launch the longest bundles first
+    max_stack: int = 0  # the encoder's limit on runs trained together (0 = none)
 
     @property
     def what(self) -> str:
         """The overrides that say what the run measures (runtime keys such as results_dir left out)."""
         return " ".join(o for o in self.overrides if o.split("=", 1)[0].lstrip("+~") not in RUNTIME_KEYS)
+
+
+def cell_key(cfg: DictConfig) -> str:
+    """What a run measures except its seed: runs with the same key have the same shapes and hyperparameters."""
+    from ablation.identity import identity
+
+    d = identity(cfg)  # the data's content and the code included: a bundle trains on one data set
+    d.pop("seed", None)
+    return json.dumps(d, sort_keys=True, default=str) + json.dumps(
+        {k: cfg.get(k) for k in ("device", "threads")}, default=str)  # the stack runs on one device, one thread count
+
+
+def run_cost(cfg: DictConfig) -> float:
+    from hydra.utils import get_class
+
+    return float(cfg.train.epochs) * float(getattr(get_class(cfg.encoder._target_), "relative_cost", 1.0))
+
+
+def max_stack(cfg: DictConfig) -> int:
+    from hydra.utils import get_class
+
+    return int(getattr(get_class(cfg.encoder._target_), "max_stack", 0))
+
+
+def bundles(jobs: List[Job], size: Optional[int] = None) -> List[List[Job]]:
+    """The train jobs grouped by cell (all but the seed; at most `size` runs a bundle, or the encoder's
+    `max_stack`), longest bundle first.
+
+    Each bundle is one launcher job whose runs are trained together (ablation.stacked); a run's result is the
+    same in a bundle as alone, so this changes only how long the sweep takes.
+    """
+    groups: Dict[str, List[Job]] = {}
+    for j in jobs:
+        if j.action == "train":
+            groups.setdefault(j.cell, []).append(j)
+    out: List[List[Job]] = []
+    for members in groups.values():
+        step = min(n for n in (size, members[0].max_stack, len(members)) if n)
+        out.extend(members[i : i + step] for i in range(0, len(members), step))
+    return sorted(out, key=lambda b: -sum(j.cost for j in b))  # stable: grid order among equals
+
+
+def bundle_overrides(bundle: List[Job]) -> List[str]:
+    """The launcher job of a bundle: the first run's overrides plus the seeds of all its runs."""
+    if len(bundle) == 1:
+        return list(bundle[0].overrides)
+    seeds = ",".join(str(j.seed) for j in bundle)
+    return list(bundle[0].overrides) + [f"+bundle_seeds=[{seeds}]"]
 
 
 class AblationSweeper(BasicSweeper):
@@ -65,9 +117,11 @@ class AblationSweeper(BasicSweeper):
         max_batch_size: Optional[int] = None,
         params: Optional[Dict[str, str]] = None,
         grids: Optional[Sequence[Dict[str, Any]]] = None,
+        bundle: Optional[int] = 0,
     ) -> None:
         super().__init__(max_batch_size=max_batch_size, params=params)
         self.grids = [dict(g) for g in grids] if grids else [{}]
+        self.bundle = bundle  # runs per bundle: 0 = all seeds of a cell, 1 = every run alone
 
     def expand(self, arguments: List[str]) -> List[List[str]]:
         """Union of cartesian products: each grid's params, then `params`, then the command line."""
@@ -131,7 +185,9 @@ class AblationSweeper(BasicSweeper):
             elif skip_reason(cfg):
                 planned.append(Job(overrides, rid, "skip", skip_reason(cfg)))
             else:
-                planned.append(Job(overrides, rid, "train", "redo: " + prev["status"] if prev else ""))
+                planned.append(Job(overrides, rid, "train", "redo: " + prev["status"] if prev else "",
+                                   cell=cell_key(cfg), seed=int(cfg.seed), cost=run_cost(cfg),
+                                   max_stack=max_stack(cfg)))
         if problems:
             raise InvalidSweep(f"{len(problems)} of {len(jobs)} runs in the sweep have an invalid config, "
                                  "nothing was trained:\n" + "\n".join(problems))
@@ -163,22 +219,26 @@ class AblationSweeper(BasicSweeper):
         sweep_dir.mkdir(parents=True, exist_ok=True)
         to_run = [j for j in jobs if j.action == "train"]
         (sweep_dir / PLAN_FILE).write_text(json.dumps({"n": len(to_run), "t0": time.time()}))
-        results = self.launcher.launch([j.overrides for j in to_run], initial_job_idx=0) if to_run else []
+        groups = bundles(jobs, self.bundle or None)
+        results = self.launcher.launch([bundle_overrides(b) for b in groups], initial_job_idx=0) if groups else []
 
         status = {j.run_id: j.action for j in jobs if j.action in ("reuse", "skip")}  # duplicates counted once
         failed: List[str] = []
         diverged: List[str] = []
-        for j, r in zip(to_run, results):
+        for group, r in zip(groups, results):
             if r.status == JobStatus.COMPLETED:
-                status[j.run_id] = r.return_value["status"]
-                line = f"  {status[j.run_id]:<9} {j.run_id}  {j.what}: {r.return_value.get('error')}"
-                if status[j.run_id] == "failed":
-                    failed.append(line)
-                elif status[j.run_id] == "diverged":
-                    diverged.append(line)
+                values = r.return_value if isinstance(r.return_value, list) else [r.return_value]
+                for j, v in zip(group, values):
+                    status[j.run_id] = v["status"]
+                    line = f"  {v['status']:<9} {j.run_id}  {j.what}: {v.get('error')}"
+                    if v["status"] == "failed":
+                        failed.append(line)
+                    elif v["status"] == "diverged":
+                        diverged.append(line)
             else:
-                status[j.run_id] = "failed"
-                failed.append(f"  failed    {j.run_id}  {j.what}: {r._return_value!r}")
+                for j in group:
+                    status[j.run_id] = "failed"
+                    failed.append(f"  failed    {j.run_id}  {j.what}: {r._return_value!r}")
         tally = {s: sum(v == s for v in status.values()) for s in sorted(set(status.values()))}
         names = {"reuse": "reused", "skip": "skipped"}
         print("sweep done in {:.1f} s: {}".format(

@@ -1,0 +1,132 @@
+"""A run's result does not depend on how it was scheduled: alone, in a bundle of seeds, resumed, on any launcher."""
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+from conftest import cli, make_cfg, records
+
+from ablation import stacked
+from ablation.config import ConfigError, run_id, validate
+from ablation.sweep import execute, execute_bundle
+from ablation.train import build, resolve_device, train, train_bundle
+
+# batch 100: 7,980 pairs end in a short batch of 80 (the padded case)
+TINY = ["train.epochs=1", "train.batch_size=100"]
+
+
+def same_result(a, b) -> None:
+    assert a.status == b.status
+    assert dict(a.metrics, wall_time_s=None) == dict(b.metrics, wall_time_s=None)
+    pd.testing.assert_frame_equal(a.history.drop(columns="seconds"), b.history.drop(columns="seconds"), check_exact=True)
+    pd.testing.assert_frame_equal(a.scores, b.scores, check_exact=True)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("cell", [["head=subtract", "depth=1"], ["encoder=cnn", "head=absdiff", "loss=bce"],
+                                  ["head=distance"]])
+def test_a_run_in_a_bundle_is_bit_identical_to_the_run_alone(cell, threads):
+    cfgs = [make_cfg(*cell, *TINY, f"seed={s}", f"threads={threads}") for s in (0, 1, 2)]
+    bundle = train_bundle(cfgs)
+    for cfg, together in zip(cfgs, bundle):
+        same_result(train(cfg), together)
+    assert bundle[0].metrics["test_acc"] != bundle[1].metrics["test_acc"]  # really three different models
+
+
+def test_a_diverging_model_leaves_the_others_of_its_bundle_alone():
+    cfg = make_cfg("head=subtract", *TINY, "train.epochs=2")
+    models, states = [], []
+    from ablation.data import Mnist5k
+    from ablation.pairs import make_pairs
+
+    split = Mnist5k().load()
+    x = torch.from_numpy(split.x_train)
+    pairs, labels = (torch.from_numpy(a) for a in make_pairs(split.y_train, 0))
+
+    def run(k: int, poison: bool) -> list:
+        models, states = [], []
+        for s in range(k):
+            torch.manual_seed(s)
+            model, loss_fn = build(cfg)
+            if poison and s == 1:
+                with torch.no_grad():
+                    model.head.out.weight.fill_(float("nan"))
+            models.append(model)
+            states.append(stacked.ModelState(torch.Generator().manual_seed(s), torch.Generator().manual_seed(9 + s),
+                                             pairs, labels))
+        stacked.fit(stacked.Stack(models), loss_fn, states, x, 2, 100, 1e-3, 0.9, 1e-7, lambda k, e: {})
+        return states
+
+    alone = run(1, poison=False)[0]
+    together = run(2, poison=True)
+    assert together[1].diverged_at == 1 and len(together[1].history) == 1
+    assert together[0].diverged_at is None
+    strip = [{k: v for k, v in row.items() if k != "seconds"} for row in alone.history]
+    assert [{k: v for k, v in row.items() if k != "seconds"} for row in together[0].history] == strip
+
+
+def test_a_resumed_bundle_trains_only_the_missing_seeds_to_the_same_result(tmp_path):
+    def cfgs(results):
+        return [make_cfg("head=absdiff", *TINY, f"seed={s}", f"results_dir={results}") for s in (0, 1, 2)]
+
+    whole = execute_bundle(cfgs(tmp_path / "whole"), [[]] * 3)
+    assert [s["status"] for s in whole] == ["completed"] * 3
+    part = cfgs(tmp_path / "resumed")
+    execute(part[1], [])  # seed 1 finished earlier, alone
+    resumed = execute_bundle(part, [[]] * 3)
+    assert [s["status"] for s in resumed] == ["completed", "reused", "completed"]
+    for a, b in zip(whole, resumed):
+        assert dict(a["metrics"], wall_time_s=None) == dict(b["metrics"], wall_time_s=None)
+    rec = json.loads((tmp_path / "resumed" / "runs" / run_id(part[0]) / "metrics.json").read_text())
+    assert rec["bundle"] == [run_id(part[0]), run_id(part[2])] and rec["device"] == "cpu"
+
+
+def test_device_auto_is_the_cpu_here_and_cuda_without_a_gpu_is_a_config_error(results):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert resolve_device("auto").type == "cpu"
+    with pytest.raises(ConfigError, match="device=cuda, but torch sees no CUDA GPU"):
+        validate(make_cfg("device=cuda", f"results_dir={results}"))
+    with pytest.raises(ConfigError, match="device must be one of"):
+        validate(make_cfg("device=tpu", f"results_dir={results}"))
+
+
+@pytest.mark.slow
+def test_the_sweep_with_bundles_writes_the_same_runs_as_without(tmp_path):
+    grid = ["-m", "head=subtract,distance", "seed=0,1,2", *TINY]
+    bundled = cli(*grid, "hydra/launcher=parallel", f"results_dir={tmp_path / 'b'}")
+    assert bundled.returncode == 0, bundled.stderr
+    assert "+bundle_seeds=[0,1,2]" in bundled.stdout + bundled.stderr  # 2 launcher jobs of 3 runs
+    assert "[6/6]" in bundled.stdout and "6 completed" in bundled.stdout  # progress counts runs
+    alone = cli(*grid, "hydra.sweeper.bundle=1", f"results_dir={tmp_path / 'a'}")
+    assert alone.returncode == 0, alone.stderr
+    assert "bundle_seeds" not in alone.stdout + alone.stderr
+    a, b = records(tmp_path / "a"), records(tmp_path / "b")
+    assert len(a) == 6 and a.keys() == b.keys()
+    for rid in a:
+        assert dict(a[rid]["metrics"], wall_time_s=None) == dict(b[rid]["metrics"], wall_time_s=None)
+        strip = [o for o in a[rid]["overrides"] if not o.startswith("results_dir=")]
+        assert strip == [o for o in b[rid]["overrides"] if not o.startswith("results_dir=")]
+    cuda = cli("device=cuda", *TINY, f"results_dir={tmp_path / 'c'}")
+    if not torch.cuda.is_available():
+        assert cuda.returncode != 0 and "device=cuda, but torch sees no CUDA GPU" in cuda.stderr
+        assert not (tmp_path / "c" / "runs").exists()
+
+
+def test_stacked_dropout_draws_each_model_the_masks_a_lone_dropout_layer_draws():
+    """Model k's mask comes from its own generator, bit for bit what encoders.Dropout draws from that stream."""
+    from ablation.encoders import Dropout
+
+    layer = Dropout(0.1)
+    x = torch.rand(3, 7, 33)
+    states = [stacked.ModelState(torch.Generator(), torch.Generator().manual_seed(s), None, None) for s in (4, 5, 6)]
+    out = stacked.dropout(layer, x, states)
+    for k, seed in enumerate((4, 5, 6)):
+        torch.manual_seed(seed)
+        assert torch.equal(out[k], layer(x[k]))
+
+
+def test_only_runs_that_differ_in_their_seed_are_trained_together():
+    with pytest.raises(ValueError, match="nothing but their seed"):
+        train_bundle([make_cfg(*TINY, "seed=0"), make_cfg(*TINY, "seed=1", "train.lr=0.01")])
