@@ -91,6 +91,18 @@ def states_for(k: int, pairs: torch.Tensor, labels: torch.Tensor) -> list[stacke
             for s in range(k)]
 
 
+def interleaved(setups: dict, x: torch.Tensor, reps: int, scale: float = 1.0) -> dict[tuple[str, int], list[float]]:
+    """Seconds per model of one stacked epoch for every (encoder, K) setup, round-robin after one warm-up round."""
+    times: dict[tuple[str, int], list[float]] = {key: [] for key in setups}
+    for r in range(reps + 1):
+        for key, (stack, loss_fn, opt, states) in setups.items():
+            t = time.perf_counter()
+            stacked.train_epoch(stack, loss_fn, opt, x, states, BS)
+            if r:
+                times[key].append((time.perf_counter() - t) * scale / key[1])
+    return times
+
+
 def epoch_costs(threads: int, reps: int, steps: int) -> None:
     torch.set_num_threads(threads)
     x, pairs, labels = mnist_sized()
@@ -104,13 +116,7 @@ def epoch_costs(threads: int, reps: int, steps: int) -> None:
             stack, loss_fn = stack_of(enc, k)
             opt = stacked.StackedRMSprop(stack, 1e-3, 0.9, 1e-7)
             setups[(enc, k)] = (stack, loss_fn, opt, states_for(k, *sub))
-    times: dict[tuple[str, int], list[float]] = {key: [] for key in setups}
-    for r in range(reps + 1):
-        for key, (stack, loss_fn, opt, states) in setups.items():
-            t = time.perf_counter()
-            stacked.train_epoch(stack, loss_fn, opt, x, states, BS)
-            if r:
-                times[key].append((time.perf_counter() - t) * n_steps / steps / key[1])  # per model
+    times = interleaved(setups, x, reps, scale=n_steps / steps)  # per model, scaled to an epoch
     for enc in ("mlp", "cnn"):
         shapes, flops = linear_shapes(setups[(enc, 1)][0].models[0].encoder, 2 * BS)
         rate = gemm_rate(threads, shapes)
@@ -142,13 +148,7 @@ def bundle_gain(threads: int, reps: int) -> None:
             stack = stacked.Stack(models)
             setups[(enc, k)] = (stack, loss_fn, stacked.StackedRMSprop(stack, 1e-3, 0.9, 1e-7),
                                 states_for(k, pairs, labels))
-    times: dict[tuple[str, int], list[float]] = {key: [] for key in setups}
-    for r in range(reps + 1):
-        for key, (stack, loss_fn, opt, states) in setups.items():
-            t = time.perf_counter()
-            stacked.train_epoch(stack, loss_fn, opt, x, states, BS)
-            if r:
-                times[key].append((time.perf_counter() - t) / key[1])
+    times = interleaved(setups, x, reps)
     print(f"== bundles on mnist5k (subtract head, depth 1; 63 steps an epoch), threads={threads}, {reps} interleaved "
           f"epochs (load {load()}):")
     for (enc, k), v in times.items():

@@ -130,3 +130,17 @@ def test_stacked_dropout_draws_each_model_the_masks_a_lone_dropout_layer_draws()
 def test_only_runs_that_differ_in_their_seed_are_trained_together():
     with pytest.raises(ValueError, match="nothing but their seed"):
         train_bundle([make_cfg(*TINY, "seed=0"), make_cfg(*TINY, "seed=1", "train.lr=0.01")])
+
+
+def test_a_model_the_stacked_trainer_cannot_run_trains_alone_the_same_in_or_out_of_a_bundle(monkeypatch):
+    monkeypatch.syspath_prepend(str(__import__("conftest").TESTS))
+    cell = ["head=absdiff", "depth=1", "encoder._target_=faulty.ConvEncoder", "~encoder.width", "~encoder.dropout",
+            "encoder.dim=32", *TINY]
+    cfgs = [make_cfg(*cell, f"seed={s}") for s in (0, 1, 2)]
+    validate(cfgs[0], check_output=False)  # the contract holds; only the stacking does not
+    with pytest.raises(stacked.NotStackable):
+        stacked.Stack([build(cfgs[0])[0]])
+    bundle = train_bundle(cfgs)
+    for cfg, together in zip(cfgs, bundle):
+        same_result(train(cfg), together)
+    assert len({r.metrics["test_acc"] for r in bundle}) == 3

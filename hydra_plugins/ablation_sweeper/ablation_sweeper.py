@@ -23,7 +23,7 @@ from hydra.errors import CompactHydraException, HydraException
 from omegaconf import DictConfig, OmegaConf
 
 
-RUNTIME_KEYS = ("results_dir", "device", "threads", "progress", "dry_run")
+RUNTIME_KEYS = ("results_dir", "threads", "progress", "dry_run")
 
 
 class SweepFailed(CompactHydraException):
