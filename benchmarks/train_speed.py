@@ -1,6 +1,6 @@
 """Training speed, side by side in one process: `python benchmarks/train_speed.py [--sweep]` from the repo root.
 
-Measures (issue 5), interleaving repetitions so that other load on the machine hits every variant alike:
+Measures, interleaving repetitions so that other load on the machine hits every variant alike:
   a. the framework's `train_epoch` vs a bare PyTorch loop doing the same work, and the loop this project
      had before (the ladder in between says which optimisation gave what);
   b. seconds per epoch on MNIST-sized data (60,000 synthetic images, 108,400 Keras pairs) for the MLP and
