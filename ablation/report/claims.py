@@ -25,13 +25,22 @@ VARIED = ("depth", "encoder", "loss", "convention", "pair_order")
 
 
 def builtin_symmetric_heads() -> list[str]:
-    """The package's own symmetric heads, as their classes declare (for 'not run' suggestions)."""
-    from ablation import heads
-    from ablation.contract import name_of
+    """The package's own symmetric heads, as their classes declare (for 'not run' suggestions).
 
-    return [name_of(c) for c in vars(heads).values()
-            if isinstance(c, type) and issubclass(c, heads.Head) and getattr(c, "symmetric", False) is True]
-TRAITS = ("symmetric", "antisymmetric", "weightless", "same_high")
+    Read from the source of ablation/heads.py rather than imported: importing it imports torch (~3 s),
+    which the report otherwise never needs."""
+    import ast
+    import importlib.util
+    from pathlib import Path
+
+    tree = ast.parse(Path(importlib.util.find_spec("ablation.heads").origin).read_text())
+    out = []
+    for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+        attrs = {t.id: a.value.value for a in cls.body if isinstance(a, ast.Assign) and isinstance(a.value, ast.Constant)
+                 for t in a.targets if isinstance(t, ast.Name)}
+        if attrs.get("symmetric") is True and isinstance(attrs.get("name"), str):
+            out.append(attrs["name"])
+    return out
 
 
 def traits(df: pd.DataFrame) -> pd.DataFrame:
