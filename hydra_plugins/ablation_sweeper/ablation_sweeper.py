@@ -63,12 +63,10 @@ class Job:
         return " ".join(o for o in self.overrides if o.split("=", 1)[0].lstrip("+~") not in RUNTIME_KEYS)
 
 
-def cell_key(cfg: DictConfig) -> str:
-    """What a run measures except its seed: runs with the same key have the same shapes and hyperparameters."""
-    from ablation.identity import identity
-
-    d = identity(cfg)  # the data's content and the code included: a bundle trains on one data set
-    d.pop("seed", None)
+def cell_key(cfg: DictConfig, ident: Dict[str, Any]) -> str:
+    """What a run measures except its seed (`ident`: its identity): runs with the same key have the same shapes,
+    hyperparameters, data content and code, so they can be trained together."""
+    d = {k: v for k, v in ident.items() if k != "seed"}
     return json.dumps(d, sort_keys=True, default=str) + json.dumps(
         {k: cfg.get(k) for k in ("device", "threads")}, default=str)  # the stack runs on one device, one thread count
 
@@ -156,7 +154,8 @@ class AblationSweeper(BasicSweeper):
         return cfg
 
     def plan(self, jobs: List[List[str]]) -> List[Job]:
-        from ablation.config import ConfigError, run_id, skip_reason, validate
+        from ablation.config import ConfigError, skip_reason, validate
+        from ablation.identity import identity, identity_hash
         from ablation.store import FINAL, read_metrics, run_dir
 
         planned: List[Job] = []
@@ -174,7 +173,8 @@ class AblationSweeper(BasicSweeper):
             except ConfigError as e:
                 problems.append(f"{' '.join(overrides)}: {str(e).removeprefix('invalid config:')}")
                 continue
-            rid = run_id(cfg)
+            ident = identity(cfg)
+            rid = identity_hash(ident)
             if rid in seen:
                 planned.append(Job(overrides, rid, "duplicate", f"same run as: {seen[rid]}"))
                 continue
@@ -186,7 +186,7 @@ class AblationSweeper(BasicSweeper):
                 planned.append(Job(overrides, rid, "skip", skip_reason(cfg)))
             else:
                 planned.append(Job(overrides, rid, "train", "redo: " + prev["status"] if prev else "",
-                                   cell=cell_key(cfg), seed=int(cfg.seed), cost=run_cost(cfg),
+                                   cell=cell_key(cfg, ident), seed=int(cfg.seed), cost=run_cost(cfg),
                                    max_stack=max_stack(cfg)))
         if problems:
             raise InvalidSweep(f"{len(problems)} of {len(jobs)} runs in the sweep have an invalid config, "
