@@ -46,7 +46,28 @@ def grid(n: int, width: float, height: float, cols: int = 3, **kw) -> tuple[plt.
     flat = list(axes.flat)
     for ax in flat[n:]:
         ax.set_visible(False)
+    if kw.get("sharex") in (True, "all", "col"):  # a panel above a hidden cell is the last of its column
+        for ax in flat[max(n - cols, 0) : (rows - 1) * cols]:
+            ax.xaxis.set_tick_params(labelbottom=True)
     return fig, flat[:n]
+
+
+def bottom_xlabel(axes: list[plt.Axes], label: str, cols: int = 3) -> None:
+    """The x label once per column, under its lowest panel (a figure-wide label would sit on the legend)."""
+    for i, ax in enumerate(axes):
+        if i + min(cols, len(axes)) >= len(axes):
+            ax.set_xlabel(label)
+
+
+def figure_legend(fig: plt.Figure, axes: list[plt.Axes], **kw) -> None:
+    """One legend below the panels for every label any panel has (instead of a legend per panel)."""
+    entries: dict[str, object] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    if entries:
+        fig.legend(list(entries.values()), list(entries), loc="outside lower center", ncol=min(len(entries), 4),
+                   frameon=False, markerscale=2, **kw)
 
 
 def save(fig: plt.Figure, path: str | Path) -> None:

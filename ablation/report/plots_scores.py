@@ -15,7 +15,7 @@ from scipy import stats  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .labels import levels, setting, value_name  # noqa: E402
-from .plotkit import chance_line, grid, seeds_text  # noqa: E402
+from .plotkit import bottom_xlabel, chance_line, figure_legend, grid, seeds_text  # noqa: E402
 from .select import BASELINE, control_head, where  # noqa: E402
 from .stats import LEVEL  # noqa: E402
 
@@ -91,16 +91,18 @@ def learning_curves(hist: pd.DataFrame) -> plt.Figure | None:
     g["lo"], g["hi"] = 100 * (g["mean"] - half), 100 * (g["mean"] + half)
     g["mean"] *= 100
     panels = panel_order(hist)
-    fig, axes = grid(len(panels), 4.2, 3.0)
+    fig, axes = grid(len(panels), 4.2, 3.0, sharex=True, sharey=True)
     for ax, name in zip(axes, panels):
         for split, (label, color) in splits.items():
             p = g[(g["panel"] == name) & (g["split"] == split)]
             ax.plot(p["epoch"], p["mean"], color=color, label=label)
             ax.fill_between(p["epoch"], p["lo"], p["hi"], color=color, alpha=0.2, linewidth=0)
         chance_line(ax, label=False)
-        ax.set(ylim=(30, 101), xlabel="epoch", ylabel="accuracy (%)")
+        ax.set(ylim=(30, 101))
         ax.set_title(name, fontsize=10)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))  # shared by every panel
+    fig.supxlabel("epoch")
+    fig.supylabel("accuracy (%)")
     axes[0].legend(fontsize=8, loc="lower right", title="accuracy on:", title_fontsize=8)
     n = hist.groupby("panel")["run_id"].nunique()
     fig.suptitle("Learning curves per head (MLP encoder, contrastive loss, same → low score)\n"
@@ -167,7 +169,7 @@ def swap_plot(scores: pd.DataFrame) -> plt.Figure | None:
         p = p.sample(min(len(p), SWAP_POINTS), random_state=0)
         for pair, color in PAIR_COLORS.items():  # plain scatter: seaborn's per-call overhead was most of this figure
             q = p[p["pair"] == pair]
-            ax.scatter(q["s_ab"], q["s_ba"], s=10, color=color, alpha=0.6, linewidths=0, label=pair if ax is axes[0] else None)
+            ax.scatter(q["s_ab"], q["s_ba"], s=10, color=color, alpha=0.6, linewidths=0, label=pair)
         lo, hi = min(p["s_ab"].min(), p["s_ba"].min()), max(p["s_ab"].max(), p["s_ba"].max())
         pad = 0.05 * (hi - lo or 1)
         lo, hi = lo - pad, hi + pad
@@ -177,10 +179,11 @@ def swap_plot(scores: pd.DataFrame) -> plt.Figure | None:
         if anti and row["depth"] == 0 and pd.notna(row["head_bias"]):  # the class declares z(a,b) + z(b,a) = 2c
             x, y = _antisym_curve(float(row["head_bias"]), lo, hi)
             ax.plot(x, y, color="firebrick", linewidth=1.2, zorder=1, label="z(b,a) = 2c − z(a,b): antisymmetric")
-        ax.set(xlim=(lo, hi), ylim=(lo, hi), aspect="equal", xlabel="score, pair as built: s(a, b)",
-               ylabel="score, inputs swapped: s(b, a)")
+        ax.set(xlim=(lo, hi), ylim=(lo, hi), aspect="equal")
         ax.set_title(f"{name}\n(seed {int(row['seed'])})", fontsize=9)
-        ax.legend(fontsize=7, loc="lower right")
+    bottom_xlabel(axes, "score, pair as built: s(a, b)")
+    fig.supylabel("score, inputs swapped: s(b, a)")
+    figure_legend(fig, axes)
     fig.suptitle("Does the answer depend on the input order? Each dot is one test pair scored both ways.\n"
                  "Symmetric heads lie on the dashed diagonal; antisymmetric ones (subtract) without a hidden layer on the red line\n"
                  "z(b,a) = 2c − z(a,b), drawn with the run's own output bias c (axes zoomed to each head's range)")
