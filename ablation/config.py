@@ -69,6 +69,11 @@ def _cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
+def seed_problem(seed: Any) -> str | None:
+    """What is wrong with a seed, or None (a sweep checks a cell's further seeds with this alone)."""
+    return None if _is_int(seed) and seed >= 0 else f"seed must be an integer >= 0, got {seed!r}"
+
+
 def validate(cfg: DictConfig, check_data: bool = True, check_output: bool = True) -> None:
     """Raise ConfigError listing every invalid setting; cheap enough to run on a whole grid first."""
     problems: list[str] = []
@@ -79,7 +84,7 @@ def validate(cfg: DictConfig, check_data: bool = True, check_output: bool = True
             problems.append(msg)
 
     need(_is_int(cfg.depth) and cfg.depth >= 0, f"depth must be an integer >= 0, got {cfg.depth!r}")
-    need(_is_int(cfg.seed) and cfg.seed >= 0, f"seed must be an integer >= 0, got {cfg.seed!r}")
+    need(seed_problem(cfg.seed) is None, str(seed_problem(cfg.seed)))
     need(_is_int(t.epochs) and t.epochs > 0, f"train.epochs must be an integer > 0, got {t.epochs!r}")
     need(_is_int(t.batch_size) and t.batch_size > 0, f"train.batch_size must be an integer > 0, got {t.batch_size!r}")
     need(_is_num(t.lr) and t.lr > 0, f"train.lr must be a number > 0, got {t.lr!r}")

@@ -1,6 +1,7 @@
 """The core contract: one resolved config → one run folder, through Hydra's multirun."""
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -78,3 +79,17 @@ def test_subtract_depth0_diagnostics_on_a_real_run(results):
 def test_bce_on_an_unbounded_distance_is_skipped(results):
     s = execute(make_cfg("head=distance", "loss=bce", f"results_dir={results}"))
     assert s["status"] == "skipped" and "unbounded" in s["reason"]
+
+
+@pytest.mark.parametrize("extra", [[], ["data.split_seed=${seed}"]], ids=["plain", "seed-interpolated"])
+def test_planned_run_ids_equal_each_config_composed_alone(results, extra):
+    """The planner checks a cell's further seeds from its first; an interpolation of the seed elsewhere must
+    still give every run the id its config alone gives, and a bad seed is still reported."""
+    p = cli("-m", "head=distance,subtract", "seed=0,1,2", *extra, "dry_run=true", f"results_dir={results}")
+    assert p.returncode == 0, p.stderr
+    planned = set(re.findall(r"^\s+train\s+([0-9a-f]{12})\s", p.stdout, re.M))
+    alone = {run_id(make_cfg(f"head={h}", f"seed={s}", *extra, f"results_dir={results}"))
+             for h in ("distance", "subtract") for s in (0, 1, 2)}
+    assert planned == alone and len(alone) == 6
+    bad = cli("-m", "head=subtract", "seed=0,-1", *extra, "dry_run=true", f"results_dir={results}")
+    assert bad.returncode != 0 and "seed must be an integer >= 0, got -1" in bad.stdout + bad.stderr
