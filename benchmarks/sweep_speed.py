@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from train_speed import BS, config, cpu, gemm_rate, linear_shapes, load, mnist_sized  # noqa: E402
 
 from ablation import stacked  # noqa: E402
-from ablation.train import build  # noqa: E402
+from ablation.train import FlatRMSprop, build, train_epoch  # noqa: E402
 
 SWEEP = ["-m", "+experiment=seed_question", "hydra/launcher=parallel", "progress=false"]
 
@@ -91,10 +91,20 @@ def states_for(k: int, pairs: torch.Tensor, labels: torch.Tensor) -> list[stacke
             for s in range(k)]
 
 
-def interleaved(setups: dict, x: torch.Tensor, reps: int, scale: float = 1.0) -> dict[tuple[str, int], list[float]]:
-    """Seconds per model of one stacked epoch for every (encoder, K) setup, round-robin after one warm-up round."""
+def interleaved(setups: dict, x: torch.Tensor, reps: int, scale: float = 1.0,
+                plain: tuple | None = None) -> dict[tuple[str, int], list[float]]:
+    """Seconds per model of one stacked epoch for every (encoder, K) setup, round-robin after one warm-up round;
+    `plain` = ((model, loss, optimizer, generator), pairs, labels) adds the single-model loop as ('plain', 1)."""
     times: dict[tuple[str, int], list[float]] = {key: [] for key in setups}
+    if plain is not None:
+        times[("plain", 1)] = []
     for r in range(reps + 1):
+        if plain is not None:
+            (model, loss_fn, opt, gen), pairs, labels = plain
+            t = time.perf_counter()
+            train_epoch(model, loss_fn, opt, x, pairs, labels, BS, gen)
+            if r:
+                times[("plain", 1)].append((time.perf_counter() - t) * scale)
         for key, (stack, loss_fn, opt, states) in setups.items():
             t = time.perf_counter()
             stacked.train_epoch(stack, loss_fn, opt, x, states, BS)
@@ -148,13 +158,21 @@ def bundle_gain(threads: int, reps: int) -> None:
             stack = stacked.Stack(models)
             setups[(enc, k)] = (stack, loss_fn, stacked.StackedRMSprop(stack, 1e-3, 0.9, 1e-7),
                                 states_for(k, pairs, labels))
-    times = interleaved(setups, x, reps)
+    torch.manual_seed(0)
+    model, loss_fn = build(config("encoder=mlp", "head=subtract", "depth=1", "seed=0"))
+    plain = (model, loss_fn, FlatRMSprop(model.parameters(), 1e-3, 0.9, 1e-7), torch.Generator().manual_seed(0))
+    times = interleaved(setups, x, reps, plain=(plain, pairs, labels))
     print(f"== bundles on mnist5k (subtract head, depth 1; 63 steps an epoch), threads={threads}, {reps} interleaved "
           f"epochs (load {load()}):")
     for (enc, k), v in times.items():
         base = np.median(times[(enc, 1)])
+        if enc == "plain":
+            continue
         print(f"  {enc.upper():<3} K={k}: {np.median(v) * 1e3:.0f} ms per model-epoch, x{base / np.median(v):.2f} "
-              f"throughput vs K=1")
+              "throughput vs K=1" + (f", x{np.median(times[('plain', 1)]) / np.median(v):.2f} vs the plain loop"
+                                     if enc == "mlp" else ""))
+    print(f"  MLP plain single-model loop (train.train_epoch, what a NotStackable model runs): "
+          f"{np.median(times[('plain', 1)]) * 1e3:.0f} ms per epoch")
     print(f"  CNN / MLP per model-epoch at K=3: {np.median(times[('cnn', 3)]) / np.median(times[('mlp', 3)]):.2f}\n")
 
 
