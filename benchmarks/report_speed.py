@@ -1,16 +1,20 @@
 """How long `python -m ablation.report` takes over 1,000 run folders (requirement: ≤ 10 s).
 
-    python benchmarks/report_speed.py [--runs 1000] [--keep DIR]
+    python benchmarks/report_speed.py [--runs 1000] [--keep DIR] [--against REV --repeats 3]
 
 Writes synthetic run folders (tests/fakes.py: the sweep's exact format, mechanism-consistent scores) —
 the full factorial grid × 2 seeds, the seed_question cells at a second learning rate (a dotted factor),
 20 runs made by other code (set aside and listed), more seeds of the seed_question cells, and a dozen broken
 runs (interrupted, corrupt, failed, diverged) — then times the real CLI in a fresh interpreter, imports included.
+With `--against REV` (e.g. 74eca6e) it checks that revision out into a temporary git worktree and alternates the
+two, each on run folders written by its own code (the format changed), `--repeats` times: read the ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,11 +44,52 @@ def write_folders(results: Path, total: int) -> None:
         fakes.write_run(runs_dir, "skipped" if fakes.skipped(c) else "completed", seed=s, **kw, **c)
 
 
+def report_seconds(checkout: Path, results: Path, runs: int) -> float:
+    """Wall seconds of `python -m ablation.report` from `checkout`, on folders its own benchmark writes."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(checkout), "HOME": str(Path.home())}
+    p = subprocess.run([sys.executable, "benchmarks/report_speed.py", "--runs", str(runs), "--keep", str(results)],
+                       cwd=checkout, env=env, capture_output=True, text=True, timeout=900)
+    m = re.search(r"over \d+ run folders: ([\d.]+) s wall", p.stdout)
+    if not m:
+        raise SystemExit(f"report benchmark failed in {checkout}:\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
+    return float(m.group(1))
+
+
+def compare(ref: str, runs: int, repeats: int) -> int:
+    """This checkout against `ref`, alternating; prints every time, the medians and their ratio."""
+    with tempfile.TemporaryDirectory() as tmp:
+        old = Path(tmp) / "old"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), ref], check=True,
+                       capture_output=True)
+        checkouts = {"this checkout": ROOT, ref: old}
+        times: dict[str, list[float]] = {k: [] for k in checkouts}
+        try:
+            for r in range(repeats + 1):  # the first round writes the folders and is not counted
+                for name, path in (checkouts.items() if r % 2 else reversed(checkouts.items())):
+                    t = report_seconds(path, Path(tmp) / f"results-{path.name}", runs)
+                    if r:
+                        times[name].append(t)
+                        print(f"{name:>14}: report over {runs} run folders in {t:.2f} s", flush=True)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], capture_output=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    for k, v in med.items():
+        print(f"median {k}: {v:.2f} s")
+    print(f"ratio this / {ref}: {med['this checkout'] / med[ref]:.2f}")
+    ok = med["this checkout"] <= LIMIT_S
+    print(f"target ≤ {LIMIT_S:g} s: {'met' if ok else 'NOT met'}")
+    return 0 if ok else 1
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=1000)
     ap.add_argument("--keep", type=Path, help="write the run folders here (reused if already there)")
+    ap.add_argument("--against", help="another revision to time alternately (e.g. 74eca6e)")
+    ap.add_argument("--repeats", type=int, default=3, help="alternations with --against")
     args = ap.parse_args()
+    if args.against:
+        return compare(args.against, args.runs, args.repeats)
     with tempfile.TemporaryDirectory() as tmp:
         results = args.keep or Path(tmp) / "results"
         if not (results / "runs").is_dir():

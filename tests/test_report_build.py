@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from fakes import write_broken, write_run, write_study
 
-from ablation.report.build import FIGURES, MECHANISM_FIGURES, make_report
+from ablation.report.analysis import FIGURES, MECHANISM_FIGURES
+from ablation.report.build import make_report
 from ablation.report.load import ReportError
 
 

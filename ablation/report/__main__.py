@@ -13,7 +13,8 @@ import hydra
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from .build import Analysis, make_report
+from .analysis import Analysis
+from .build import make_report
 from .labels import CONTEXT, pct
 from .verdicts import HOLDS, SUPPORTED
 from .select import where

@@ -2,98 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
 import multiprocessing as mp
 from concurrent.futures import ProcessPoolExecutor
-from typing import Callable
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from ablation.store import write_text
 
-from . import plots_runs, plots_scores
-from . import plots_mechanism
-from .rivals import Rival, rivals
-from .seed_table import original_table
-from .plotkit import save
+from . import plots_mechanism, plots_runs, plots_scores
+from .analysis import Analysis, Job
 from .answer import answers
 from .claims import check_claims
+from .document import document, write_document
 from .labels import CELL, CONTEXT
 from .load import ReportError, identity_columns, load_runs, read_per_run
+from .plotkit import save
+from .render import md_table
+from .rivals import rivals
+from .seed_table import original_table
 from .select import (CODES, apply_filter, by_code, cell_keys, code_listing, context, duplicated_seeds, in_context, measured,
                      where)
 from .tables import effects_words, factor_effects, summary, summary_words
-from .verdicts import Claim
-
-Job = tuple[Callable[..., Any], ...] | None  # a plot function and its arguments
-
-FIGURES = {  # file → what it shows (the caption; conclusions are in the text, from the numbers)
-    "accuracy_by_head.png": "Test accuracy of each head with and without a hidden layer after the merge, per encoder and "
-                            "loss sign convention. Dashed line: chance.",
-    "learning_curves.png": "Training and test accuracy per epoch, per head: which heads learn at all.",
-    "score_distributions.png": "The score of every test pair, same-digit pairs vs different-digit pairs. A head can only "
-                               "tell them apart where the two distributions do not overlap.",
-    "swap_plot.png": "Each test pair scored as (a, b) and as (b, a). A symmetric head puts every pair on the diagonal; "
-                     "an antisymmetric one on the red line z(b,a) = 2c − z(a,b).",
-    "pair_order_control.png": "The control: subtract without a hidden layer on pairs in random order vs smaller digit "
-                              "first, scored in the pairs' own order, swapped, and over both orders.",
-    "head_by_convention.png": "Mean test accuracy of each head (no hidden layer) under each loss and sign convention.",
-}
-MECHANISM_FIGURES = {  # drawn in the section "The mechanism, drawn"
-    "image_views.png": "The head's one number per image, w·f(x), for the test images by digit class: subtract without a "
-                       "hidden layer on random-order pairs vs the same head on pairs with the smaller digit first.",
-    "collapse_over_training.png": "The spread of the output over the test pairs per epoch, subtract vs symmetric heads "
-                                  "(mean over seeds, band: 95 % CI). Dashed: the collapse threshold.",
-}
-
-
-@dataclass
-class Analysis:
-    runs: pd.DataFrame  # every run folder that passes the filter, whatever its status
-    ctx: dict[str, Any]  # the (data, epochs) the verdicts and plots use
-    summary: pd.DataFrame
-    effects: pd.DataFrame
-    claims: list[Claim]
-    answers: list[str]
-    figures: dict[str, Job] = field(default_factory=dict)  # file → how to draw it (None: nothing to show)
-    cell: list[str] = field(default_factory=lambda: list(CELL))  # the levels of a cell (select.cell_keys)
-    other_code: pd.DataFrame = field(default_factory=pd.DataFrame)  # runs set aside as other code, per code
-    code: str = "current"  # which code's runs are in the statistics: current or all
-
-    @property
-    def extra(self) -> list[str]:
-        """The cell's levels beyond the known factors (e.g. `train.lr` in a learning-rate sweep)."""
-        return [c for c in self.cell if c not in CELL]
-
-    def other_code_text(self) -> str | None:
-        """The runs made by other code, in words (None when there are none)."""
-        if self.other_code.empty:
-            return None
-        n = int(self.other_code["runs"].sum())
-        codes = "; ".join(f"code {r.code}: {r.runs} runs ({r.statuses}; heads {r.heads or 'unknown'})"
-                          for r in self.other_code.itertuples())
-        return (f"{n} run folder{'s' if n != 1 else ''} made by other code than the current one (or before runs "
-                f"recorded their code) are kept on disk and left out of every table, plot and verdict: {codes}. "
-                "`python -m ablation.report code=all` includes them, with the code as a factor.")
-
-    def versions_text(self) -> str | None:
-        """The library versions the reported runs were made with, when they differ (None when they agree)."""
-        m = measured(self.runs)
-        parts = []
-        for col in ("torch_version", "python_version", "ablation_version"):
-            counts = m[col].value_counts() if col in m else pd.Series(dtype=int)
-            if len(counts) > 1:
-                parts.append(f"{col.removesuffix('_version')} " + ", ".join(f"{v} ({n} run{'s' if n != 1 else ''})" for v, n in counts.items()))
-        if not parts:
-            return None
-        return ("The completed runs were made with different library versions (not part of a run's identity, so "
-                "not a factor): " + "; ".join(parts) + ".")
-    rivals: list[Rival] = field(default_factory=list)  # the thread's other explanations, tested
-    original: dict[str, Any] = field(default_factory=dict)  # the thread's table beside the full-MNIST runs
-    mechanism: str = ""  # the view figure's numbers in words
 
 
 def keep(runs: pd.DataFrame, filters: dict[str, Any]) -> pd.DataFrame:
@@ -222,8 +153,6 @@ def make_report(results_dir: str | Path, out_dir: str | Path, filters: dict[str,
 
     `filters`: the user's `where` (any factor or dotted identity key → a value or a list); `code`: "current"
     (default: runs made by other code are set aside and listed) or "all" (the code becomes a factor)."""
-    from .document import document, write_document  # late: keeps the import graph one-way
-
     if code not in CODES:  # before reading anything: a mistyped option is the first thing to hear about
         raise ReportError(f"code={code!r}: must be one of {', '.join(CODES)}")
     loaded = load_runs(results_dir)
@@ -249,7 +178,6 @@ def make_report(results_dir: str | Path, out_dir: str | Path, filters: dict[str,
         write_text(out / "runs.csv", runs.to_csv(index=False))
         write_text(out / "summary.csv", a.summary.to_csv(index=False))
         write_text(out / "effects.csv", a.effects.to_csv(index=False))
-        from .render import md_table
         write_text(out / "summary.md", md_table(summary_words(a.summary)) + "\n")
         write_text(out / "effects.md", md_table(effects_words(a.effects)) + "\n")
         drawn = drawing.result()

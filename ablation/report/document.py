@@ -8,7 +8,7 @@ import pandas as pd
 
 from ablation.store import write_text
 
-from .build import FIGURES, MECHANISM_FIGURES, Analysis
+from .analysis import FIGURES, MECHANISM_FIGURES, Analysis
 from .labels import CELL, pct, setting, value_name
 from .render import Block, Bullets, Code, Heading, Image, Para, Table, to_html, to_markdown
 from .rivals import conclusion, summary_line
