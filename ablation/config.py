@@ -84,7 +84,8 @@ def validate(cfg: DictConfig, check_data: bool = True, check_output: bool = True
             problems.append(msg)
 
     need(_is_int(cfg.depth) and cfg.depth >= 0, f"depth must be an integer >= 0, got {cfg.depth!r}")
-    need(seed_problem(cfg.seed) is None, str(seed_problem(cfg.seed)))
+    seed = seed_problem(cfg.seed)
+    need(seed is None, seed or "")
     need(_is_int(t.epochs) and t.epochs > 0, f"train.epochs must be an integer > 0, got {t.epochs!r}")
     need(_is_int(t.batch_size) and t.batch_size > 0, f"train.batch_size must be an integer > 0, got {t.batch_size!r}")
     need(_is_num(t.lr) and t.lr > 0, f"train.lr must be a number > 0, got {t.lr!r}")

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from against import ROOT, verdict, worktree
+
 LIMIT_S = 5.0
 GRID = ["head=distance,subtract,absdiff,sqdiff,concat", "depth=0,1,2", "loss=contrastive,bce",
         "loss.convention=distance,similarity", "encoder=mlp,cnn", "data.pair_order=random,sorted", "seed=0,1,2,3,4"]
@@ -39,32 +40,17 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--against", help="another revision to time alternately (e.g. 74eca6e)")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         checkouts = {"this checkout": ROOT}
         if args.against:
-            old = Path(tmp) / "old"
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), args.against],
-                           check=True, capture_output=True)
-            checkouts[args.against] = old
+            checkouts[args.against] = stack.enter_context(worktree(args.against))
         times: dict[str, list[float]] = {k: [] for k in checkouts}
-        try:
-            for r in range(args.repeats):
-                for name, path in checkouts.items():
-                    s, n = plan_seconds(path, Path(tmp) / f"results-{r}")
-                    times[name].append(s)
-                    print(f"{name:>14}: {n} runs planned in {s:.2f} s", flush=True)
-        finally:
-            if args.against:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(checkouts[args.against])],
-                               capture_output=True)
-    med = {k: statistics.median(v) for k, v in times.items()}
-    for k, v in med.items():
-        print(f"median {k}: {v:.2f} s")
-    if args.against:
-        print(f"ratio this / {args.against}: {med['this checkout'] / med[args.against]:.2f}")
-    ok = med["this checkout"] <= LIMIT_S
-    print(f"target ≤ {LIMIT_S:.0f} s: {'met' if ok else 'NOT met'}")
-    return 0 if ok else 1
+        for r in range(args.repeats):
+            for name, path in checkouts.items():
+                s, n = plan_seconds(path, Path(tmp) / f"results-{r}")
+                times[name].append(s)
+                print(f"{name:>14}: {n} runs planned in {s:.2f} s", flush=True)
+    return verdict(times, args.against, LIMIT_S)
 
 
 if __name__ == "__main__":

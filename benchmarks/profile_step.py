@@ -17,7 +17,7 @@ import torch
 from torch.profiler import profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_speed import BS, config, mnist_sized  # noqa: E402
+from train_speed import BS, config, mnist_sized, stack_of, states_for  # noqa: E402
 
 from ablation import stacked  # noqa: E402
 from ablation.train import FlatRMSprop, build, train_epoch  # noqa: E402
@@ -37,15 +37,9 @@ def main() -> None:
     sub = (x, pairs[pick], labels[pick])  # args.steps batches drawn from the whole epoch, so the gather misses cache
     k = max(args.stacked, 1)
     if args.stacked:
-        models = []
-        for seed in range(k):
-            torch.manual_seed(seed)
-            model, loss_fn = build(config(f"encoder={args.encoder}", "head=distance", "loss=contrastive", f"seed={seed}"))
-            models.append(model)
-        stack = stacked.Stack(models)
+        stack, loss_fn = stack_of(k, f"encoder={args.encoder}", "head=distance", "loss=contrastive")
         opt = stacked.StackedRMSprop(stack, 1e-3, 0.9, 1e-7)
-        states = [stacked.ModelState(torch.Generator().manual_seed(s), torch.Generator().manual_seed(100 + s), *sub[1:])
-                  for s in range(k)]
+        states = states_for(k, *sub[1:])
         run = lambda: stacked.train_epoch(stack, loss_fn, opt, x, states, BS)  # noqa: E731
     else:
         torch.manual_seed(0)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import fakes  # noqa: E402
+from against import verdict, worktree  # noqa: E402
 
 LIMIT_S = 10.0
 
@@ -57,28 +57,16 @@ def report_seconds(checkout: Path, results: Path, runs: int) -> float:
 
 def compare(ref: str, runs: int, repeats: int) -> int:
     """This checkout against `ref`, alternating; prints every time, the medians and their ratio."""
-    with tempfile.TemporaryDirectory() as tmp:
-        old = Path(tmp) / "old"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), ref], check=True,
-                       capture_output=True)
+    with tempfile.TemporaryDirectory() as tmp, worktree(ref) as old:
         checkouts = {"this checkout": ROOT, ref: old}
         times: dict[str, list[float]] = {k: [] for k in checkouts}
-        try:
-            for r in range(repeats + 1):  # the first round writes the folders and is not counted
-                for name, path in (checkouts.items() if r % 2 else reversed(checkouts.items())):
-                    t = report_seconds(path, Path(tmp) / f"results-{path.name}", runs)
-                    if r:
-                        times[name].append(t)
-                        print(f"{name:>14}: report over {runs} run folders in {t:.2f} s", flush=True)
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], capture_output=True)
-    med = {k: statistics.median(v) for k, v in times.items()}
-    for k, v in med.items():
-        print(f"median {k}: {v:.2f} s")
-    print(f"ratio this / {ref}: {med['this checkout'] / med[ref]:.2f}")
-    ok = med["this checkout"] <= LIMIT_S
-    print(f"target ≤ {LIMIT_S:g} s: {'met' if ok else 'NOT met'}")
-    return 0 if ok else 1
+        for r in range(repeats + 1):  # the first round writes the folders and is not counted
+            for name, path in (checkouts.items() if r % 2 else reversed(checkouts.items())):
+                t = report_seconds(path, Path(tmp) / f"results-{path.name}", runs)
+                if r:
+                    times[name].append(t)
+                    print(f"{name:>14}: report over {runs} run folders in {t:.2f} s", flush=True)
+    return verdict(times, ref, LIMIT_S)
 
 
 def main() -> int:

@@ -31,7 +31,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from train_speed import BS, config, cpu, gemm_rate, linear_shapes, load, mnist_sized  # noqa: E402
+from against import worktree  # noqa: E402
+from train_speed import (BS, config, cpu, gemm_rate, linear_shapes, load, mnist_sized, stack_of,  # noqa: E402
+                         states_for)
 
 from ablation import stacked  # noqa: E402
 from ablation.train import FlatRMSprop, build, train_epoch  # noqa: E402
@@ -52,16 +54,12 @@ def sweep_seconds(code: Path, results: Path, extra: list[str]) -> tuple[float, i
 
 
 def compare_sweeps(ref: str, pairs: int, extra: list[str]) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="sweep_speed_"))
-    old = tmp / "old"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), ref], check=True,
-                   capture_output=True)
-    try:
+    with tempfile.TemporaryDirectory(prefix="sweep_speed_") as tmp, worktree(ref) as old:
         times: dict[str, list[float]] = {"old": [], "new": []}
         for i in range(pairs):
             order = ("old", "new") if i % 2 == 0 else ("new", "old")
             for which in order:
-                results = tmp / f"results-{which}-{i}"
+                results = Path(tmp) / f"results-{which}-{i}"
                 wall, n = sweep_seconds(old if which == "old" else ROOT, results, extra)
                 times[which].append(wall)
                 print(f"  sweep {i + 1}/{pairs} {which} ({ref if which == 'old' else 'this checkout'}): {wall:.1f} s, "
@@ -70,26 +68,9 @@ def compare_sweeps(ref: str, pairs: int, extra: list[str]) -> None:
         o, n = np.median(times["old"]), np.median(times["new"])
         print(f"quick-start sweep{' ' + ' '.join(extra) if extra else ''}: old {o:.1f} s, new {n:.1f} s (medians of "
               f"{pairs}); new / old = {n / o:.3f} (goal <= 0.5)\n", flush=True)
-    finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], capture_output=True)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ---- per-epoch cost against the GEMM floor ------------------------------------------------------------------
-
-def stack_of(encoder: str, k: int) -> tuple[stacked.Stack, object]:
-    models = []
-    for seed in range(k):
-        torch.manual_seed(seed)
-        model, loss_fn = build(config(f"encoder={encoder}", "head=distance", "loss=contrastive", f"seed={seed}"))
-        models.append(model)
-    return stacked.Stack(models), loss_fn
-
-
-def states_for(k: int, pairs: torch.Tensor, labels: torch.Tensor) -> list[stacked.ModelState]:
-    return [stacked.ModelState(torch.Generator().manual_seed(s), torch.Generator().manual_seed(100 + s), pairs, labels)
-            for s in range(k)]
-
 
 def interleaved(setups: dict, x: torch.Tensor, reps: int, scale: float = 1.0,
                 plain: tuple | None = None) -> dict[tuple[str, int], list[float]]:
@@ -123,7 +104,7 @@ def epoch_costs(threads: int, reps: int, steps: int) -> None:
     setups = {}
     for enc in ("mlp", "cnn"):
         for k in (1, 3):
-            stack, loss_fn = stack_of(enc, k)
+            stack, loss_fn = stack_of(k, f"encoder={enc}", "head=distance", "loss=contrastive")
             opt = stacked.StackedRMSprop(stack, 1e-3, 0.9, 1e-7)
             setups[(enc, k)] = (stack, loss_fn, opt, states_for(k, *sub))
     times = interleaved(setups, x, reps, scale=n_steps / steps)  # per model, scaled to an epoch
@@ -150,12 +131,7 @@ def bundle_gain(threads: int, reps: int) -> None:
     setups = {}
     for enc in ("mlp", "cnn"):
         for k in (1, 2, 3):
-            models = []
-            for seed in range(k):
-                torch.manual_seed(seed)
-                model, loss_fn = build(config(f"encoder={enc}", "head=subtract", "depth=1", f"seed={seed}"))
-                models.append(model)
-            stack = stacked.Stack(models)
+            stack, loss_fn = stack_of(k, f"encoder={enc}", "head=subtract", "depth=1")
             setups[(enc, k)] = (stack, loss_fn, stacked.StackedRMSprop(stack, 1e-3, 0.9, 1e-7),
                                 states_for(k, pairs, labels))
     torch.manual_seed(0)

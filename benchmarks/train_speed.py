@@ -31,7 +31,7 @@ from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from ablation import encoders  # noqa: E402
+from ablation import encoders, stacked  # noqa: E402
 from ablation.pairs import make_pairs  # noqa: E402
 from ablation.train import FlatRMSprop, build, train, train_epoch  # noqa: E402
 
@@ -56,6 +56,22 @@ def cpu() -> str:
 def config(*overrides: str):
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         return compose("config", overrides=list(overrides))
+
+
+def stack_of(k: int, *overrides: str) -> tuple[stacked.Stack, object]:
+    """K models of the config the overrides give, seeds 0..K-1, stacked as a bundle would train them."""
+    models = []
+    for seed in range(k):
+        torch.manual_seed(seed)
+        model, loss_fn = build(config(*overrides, f"seed={seed}"))
+        models.append(model)
+    return stacked.Stack(models), loss_fn
+
+
+def states_for(k: int, pairs: torch.Tensor, labels: torch.Tensor) -> list[stacked.ModelState]:
+    """Each model's shuffle and dropout generators (seeded per model) over the same pairs."""
+    return [stacked.ModelState(torch.Generator().manual_seed(s), torch.Generator().manual_seed(100 + s), pairs, labels)
+            for s in range(k)]
 
 
 def mnist_sized(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -38,13 +38,19 @@ def plotted(runs: pd.DataFrame, ctx: dict[str, Any]) -> pd.DataFrame:
     return where(measured(runs), **{k: ctx[k] for k in CONTEXT if k in ctx})
 
 
+def lean_context(runs: pd.DataFrame, cell: list[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The runs without the identity columns that are not levels of a cell (narrower: faster slicing), and the
+    context the verdicts and plots use: one setting of every extra cell key."""
+    lean = runs.drop(columns=[c for c in identity_columns(runs) if c not in cell and c != "code"])
+    return lean, context(lean, [c for c in cell if c not in CELL])
+
+
 def figure_jobs(runs: pd.DataFrame, histories: pd.DataFrame, scores: pd.DataFrame, views: pd.DataFrame,
                 cell: list[str]) -> dict[str, Job]:
     """How to draw each figure (None: nothing to show), from the tables alone: known before any verdict, so the
     figures can be drawing while the main process analyses."""
     extra = [c for c in cell if c not in CELL]
-    lean = runs.drop(columns=[c for c in identity_columns(runs) if c not in cell and c != "code"])
-    ctx = context(lean, extra)
+    lean, ctx = lean_context(runs, cell)
     pf = plotted(lean, ctx)
     skipped = where(lean[lean["status"] == "skipped"], **{k: ctx[k] for k in CONTEXT if k in ctx})
     jobs = {
@@ -60,24 +66,20 @@ def figure_jobs(runs: pd.DataFrame, histories: pd.DataFrame, scores: pd.DataFram
     return {name: job if not job[1].empty else None for name, job in jobs.items()}
 
 
-def analyse(runs: pd.DataFrame, histories: pd.DataFrame, scores: pd.DataFrame, plots: bool = True,
-            cell: list[str] | None = None, views: pd.DataFrame | None = None) -> Analysis:
-    """Everything the report says, from tables in memory (pure: figures are returned as jobs, not drawn).
+def analyse(runs: pd.DataFrame, histories: pd.DataFrame, cell: list[str] | None = None,
+            views: pd.DataFrame | None = None) -> Analysis:
+    """Everything the report says, from tables in memory (pure; the figures are `figure_jobs`).
 
     Verdicts and answers see one setting of every extra cell key (`ctx`); the summary shows every cell, the
     effects table and the accuracy plots show the extra keys as levels (the per-pair plots: one per cell)."""
     cell = cell_keys(runs) if cell is None else cell
-    extra = [c for c in cell if c not in CELL]
-    lean = runs.drop(columns=[c for c in identity_columns(runs) if c not in cell and c != "code"])  # narrower: faster slicing
-    ctx = context(lean, extra)
+    lean, ctx = lean_context(runs, cell)
     df, pf = in_context(lean, ctx), plotted(lean, ctx)
     a = Analysis(runs, ctx, summary(lean, cell), factor_effects(pf, ctx), check_claims(df, ctx), answers(df, ctx),
                  cell=cell)
     views = pd.DataFrame() if views is None else views
     a.rivals, a.original = rivals(df, ctx), original_table(runs)
     a.mechanism = " ".join(t for t in (plots_mechanism.view_words(views), plots_mechanism.collapse_words(histories)) if t)
-    if plots:
-        a.figures = figure_jobs(runs, histories, scores, views, cell)
     return a
 
 
@@ -124,12 +126,6 @@ class Drawing:
             self.pool.shutdown(cancel_futures=True)
 
 
-def draw_all(figures: dict[str, Job], out: Path, workers: int) -> dict[str, bool]:
-    """Draw the figures and wait for them (see Drawing)."""
-    with Drawing(figures, out, workers) as drawing:
-        return drawing.result()
-
-
 def per_run_tables(runs: pd.DataFrame, runs_dir: Path, cell: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read only the histories and scores the plots show, joined with the runs' factors. The per-pair plots show
     one value of each extra cell key per cell (their panels name it): a panel per level would multiply the
@@ -173,7 +169,7 @@ def make_report(results_dir: str | Path, out_dir: str | Path, filters: dict[str,
     out.mkdir(parents=True, exist_ok=True)
     figures = figure_jobs(runs, hist, scores, views, cell) if plots else {}
     with Drawing(figures, out, workers) as drawing:
-        a = analyse(runs, hist, scores, plots=False, cell=cell, views=views)
+        a = analyse(runs, hist, cell, views)
         a.figures, a.other_code, a.code = figures, code_listing(other), code
         write_text(out / "runs.csv", runs.to_csv(index=False))
         write_text(out / "summary.csv", a.summary.to_csv(index=False))

@@ -180,7 +180,7 @@ class AblationSweeper(BasicSweeper):
         planned: List[Job] = []
         problems: List[str] = []
         seen: Dict[str, str] = {}
-        cache: Dict[tuple, DictConfig] = {}
+        cache: Dict[Any, Any] = {}  # compose_cell's: parsed overrides, group configs, cells
         checked: Dict[tuple, Dict[str, Any]] = {}  # per cell: what its first valid seed gave (seed-free parts)
         for i, overrides in enumerate(jobs):
             try:
