@@ -201,8 +201,8 @@ def claim_ceiling(df: pd.DataFrame, ctx: dict) -> Claim:
     what_f, what_c = "one order is forced by the sign of c", f"accuracy over both orders ≤ {pct(CEILING, 0)}"
     if sub.empty:
         cmd = sweep_command({"head": "subtract"}, ctx)
-        c.checks += [Check(what_f, NOT_MEASURED, "no subtract run without a hidden layer", cmd),
-                     Check(what_c, NOT_MEASURED, "no subtract run without a hidden layer", cmd)]
+        c.checks.extend([Check(what_f, NOT_MEASURED, "no subtract run without a hidden layer", cmd),
+                         Check(what_c, NOT_MEASURED, "no subtract run without a hidden layer", cmd)])
         return c
     forced = sub.apply(forced_fraction, axis=1)
     bad = sub[forced < 1 - 1e-9]
