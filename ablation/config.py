@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ from .contract import name_of, problems as contract_problems
 from .data import PAIR_ORDERS, DataError, IdxFolder
 from .identity import experiment_dict, resolved, run_id  # noqa: F401 - the sweep's and tests' entry points
 from .losses import CONVENTIONS
+from .store import unwritable
 
 INITS = ("keras", "torch")
 DEVICES = ("auto", "cpu", "cuda")
@@ -115,20 +114,8 @@ def validate(cfg: DictConfig, check_data: bool = True, check_output: bool = True
         except DataError as e:
             problems.append(str(e))
     if check_output:
-        problem = unwritable(Path(cfg.results_dir))
+        problem = unwritable(Path(cfg.results_dir), "results_dir")
         if problem:
             problems.append(problem)
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
-
-
-def unwritable(path: Path) -> str | None:
-    """None if runs can be written under `path`, else why not."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path, prefix=".write-test-")
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as e:
-        return f"results_dir {str(path)!r} is not writable: {e.strerror or e}"
-    return None

@@ -1,12 +1,14 @@
 """What a component class must declare and do, checked on a tiny input before anything trains.
 
 Built-in and user components pass the same checks, so a user's head (or loss, encoder, data source) written in
-their own module is refused with a message naming the problem, never after minutes of training. The report
-reads the declared traits (`symmetric`, `bounded`, ...) from each run's record, never from a list of names.
+their own module is refused with a message naming the problem, never after minutes of training. A head declares
+only what cannot be measured (`weightless`, `bounded`, its label); its structure is measured on every run
+(ablation/structure.py), and a structure it declares anyway (`symmetric`, `antisymmetric`) must hold.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from functools import lru_cache
 from typing import Any
@@ -17,7 +19,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from .losses import CONVENTIONS
 
-HEAD_FLAGS = ("weightless", "bounded", "symmetric", "antisymmetric")
+HEAD_FLAGS = ("weightless", "bounded")  # what a head must declare
+STRUCTURE_FLAGS = ("symmetric", "antisymmetric")  # measured, never required; checked where a head declares them
 
 
 def name_of(cls: type) -> str:
@@ -32,15 +35,35 @@ def label_of(cls: type) -> str:
 
 
 def traits(cfg: DictConfig) -> dict[str, Any]:
-    """What the report needs to know about a run's components, from their classes and the loss config."""
+    """What the report needs to know about a run's components: what their classes declare, the loss config's side
+    of "same", and whether the loss is convex in the logit (measured)."""
     head = get_class(cfg.head._target_)
     convention = cfg.loss.convention
     return {
         **{flag: bool(getattr(head, flag, False)) for flag in HEAD_FLAGS},
         "same_high": convention == "similarity",  # a high score means "same"
         "threshold": float(cfg.loss.get("threshold", 0.5)),
+        "loss_convex": loss_convex(json.dumps(OmegaConf.to_container(cfg.loss, resolve=True), sort_keys=True)),
         **{f"{g}_label": label_of(get_class(cfg[g]._target_)) for g in ("head", "encoder", "loss", "data")},
     }
+
+
+@lru_cache(maxsize=64)
+def loss_convex(node: str) -> bool | None:
+    """Whether the loss is convex in the head's logit z (score = sigmoid(z)) for both labels, measured by its second
+    differences on a grid of z; None if it cannot be evaluated there. Convexity is what theorem 4 of
+    docs/mechanism.md needs for a constant output to be the best additive head."""
+    loss, err = _build("loss", node)
+    if err:
+        return None
+    z = torch.linspace(-8, 8, 161, dtype=torch.float64)
+    try:
+        with torch.no_grad():
+            curves = [loss.per_pair(torch.sigmoid(z), z, torch.full_like(z, y)) for y in (0.0, 1.0)]
+    except Exception:  # noqa: BLE001 - a loss without per-pair values on a logit: not measured
+        return None
+    scale = max(float(c.abs().max()) for c in curves) or 1.0
+    return all(bool(((c[2:] - 2 * c[1:-1] + c[:-2]) >= -1e-9 * scale).all()) for c in curves)
 
 
 def problems(cfg: DictConfig) -> list[str]:
@@ -88,7 +111,7 @@ def _head(node: str, depth: int) -> tuple[str, ...]:
     bad = [f for f in HEAD_FLAGS if not isinstance(getattr(cls, f, None), bool)]
     if bad:
         return (f"{who} must declare {', '.join(bad)} as True/False class attributes "
-                f"(what the report reads instead of the head's name; see ablation/heads.py:Head)",)
+                f"(what cannot be measured on it; see ablation/heads.py:Head)",)
     if cls.weightless and depth > 0:
         return ()  # recorded as skipped, never built
     head, err = _build("head", node, dim=8, depth=depth)
@@ -118,11 +141,20 @@ def _head(node: str, depth: int) -> tuple[str, ...]:
         found.append(f"{who} declares weightless = True but has parameters")
     if cls.bounded and (z_ab is None or not torch.allclose(s_ab, torch.sigmoid(z_ab), atol=1e-6)):
         found.append(f"{who} declares bounded = True, so its score must be sigmoid(logit)")
-    if cls.symmetric and not torch.allclose(s_ab, s_ba, atol=1e-6):
+    if getattr(cls, "symmetric", None) is True and not torch.allclose(s_ab, s_ba, atol=1e-6):
         found.append(f"{who} declares symmetric = True but score(a, b) != score(b, a)")
-    if cls.antisymmetric and depth == 0 and z_ab is not None and z_aa is not None \
+    if getattr(cls, "antisymmetric", None) is True and z_ab is not None and z_aa is not None \
             and not torch.allclose(z_ab + z_ba, 2 * z_aa, atol=1e-5):
-        found.append(f"{who} declares antisymmetric = True but z(a, b) + z(b, a) != 2 z(a, a) at depth 0")
+        found.append(f"{who} declares antisymmetric = True but z(a, b) + z(b, a) != 2 z(a, a)")
+    try:  # the structure is measured on a float64 copy of the head (ablation/structure.py)
+        with torch.no_grad():
+            s64, _ = copy.deepcopy(head).double()(a.double(), b.double())
+        if s64.dtype != torch.float64:
+            found.append(f"{who}: in float64 (head.double() on float64 embeddings) the score must be float64, "
+                         f"got {s64.dtype}")
+    except Exception as e:  # noqa: BLE001
+        found.append(f"{who} must run in float64 (its structure is measured on a float64 copy): "
+                     f"head.double() on float64 embeddings raised {type(e).__name__}: {e}")
     return tuple(found)
 
 

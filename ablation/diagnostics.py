@@ -1,23 +1,41 @@
-"""What each run measures beyond accuracy: the symmetry and collapse diagnostics of docs/mechanism.md.
+"""What each run measures beyond accuracy, from its test-pair scores: the order and collapse diagnostics.
 
-All functions are pure: test-pair scores in both orders in, numbers out.
+All functions are pure: test-pair scores in both orders in, numbers out. The head's structure is measured on
+the model itself (ablation/structure.py).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
+from scipy import stats
 
 
 def predict_same(score: np.ndarray, convention: str, threshold: float = 0.5) -> np.ndarray:
     return score > threshold if convention == "similarity" else score < threshold
 
 
-def auc(score: np.ndarray, same: np.ndarray, convention: str) -> float:
-    """ROC AUC of telling same from different pairs, oriented so that 1.0 is perfect under the convention."""
-    if len(np.unique(same)) < 2 or not np.all(np.isfinite(score)):
-        return float("nan")
-    return float(roc_auc_score(same, score if convention == "similarity" else -score))
+AUC_LEVEL = 0.95  # confidence level of each run's ROC AUC interval over its test pairs
+
+
+def auc_ci(score: np.ndarray, same: np.ndarray, convention: str, level: float = AUC_LEVEL) -> tuple[float, float, float]:
+    """ROC AUC of telling same from different pairs (1.0 = perfect under the convention) and its DeLong interval.
+
+    The interval is over the run's test pairs (DeLong et al. 1988: the variance of the placement values), so it
+    narrows with more pairs; ties count one half, so a constant output has AUC 0.5 with a zero-width interval.
+    """
+    same = np.asarray(same).astype(bool)
+    if same.all() or not same.any() or not np.all(np.isfinite(score)):
+        return float("nan"), float("nan"), float("nan")
+    s = np.asarray(score, dtype=np.float64) if convention == "similarity" else -np.asarray(score, dtype=np.float64)
+    pos, neg = s[same], s[~same]
+    m, n = len(pos), len(neg)
+    ranks = stats.rankdata(np.concatenate([pos, neg]))
+    v10 = (ranks[:m] - stats.rankdata(pos)) / n  # per same pair: the fraction of different pairs it outscores
+    v01 = 1.0 - (ranks[m:] - stats.rankdata(neg)) / m  # per different pair: the fraction of same pairs above it
+    area = float(v10.mean())
+    var = (v10.var(ddof=1) / m if m > 1 else 0.0) + (v01.var(ddof=1) / n if n > 1 else 0.0)
+    half = float(stats.norm.ppf((1 + level) / 2) * np.sqrt(var))
+    return area, max(0.0, area - half), min(1.0, area + half)
 
 
 def diagnose(
@@ -28,54 +46,28 @@ def diagnose(
     threshold: float = 0.5,
     z_ab: np.ndarray | None = None,
     z_ba: np.ndarray | None = None,
-    bias: float | None = None,
 ) -> dict[str, float | None]:
-    """Accuracy in both input orders, swap gap, antisymmetry residual, prediction spread and collapse."""
+    """Accuracy in both input orders, ROC AUC with its interval, swap gap and centre, prediction spread, collapse."""
     same = same.astype(bool)
     p_ab = predict_same(s_ab, convention, threshold)
     p_ba = predict_same(s_ba, convention, threshold)
-    out: dict[str, float | None] = {
+    area, lo, hi = auc_ci(s_ab, same, convention)
+    q_ab, q_ba = (z_ab, z_ba) if z_ab is not None and z_ba is not None else (s_ab, s_ba)  # logit, else score
+    return {
         "test_acc": float(np.mean(p_ab == same)),
         "test_acc_swapped": float(np.mean(p_ba == same)),
-        # Accuracy over both orders of every pair: ≤ 75 % for an antisymmetric head (docs/mechanism.md, 3. The 75 % ceiling).
+        # Accuracy over both orders of every pair: ≤ 75 % for an antisymmetric head (docs/mechanism.md, theorem 3).
         "test_acc_both_orders": float((np.mean(p_ab == same) + np.mean(p_ba == same)) / 2),
-        "test_auc": auc(s_ab, same, convention),
+        "test_auc": area,
+        "test_auc_lo": lo,
+        "test_auc_hi": hi,
         "swap_gap": float(np.mean(np.abs(s_ab - s_ba))),
+        # The centre c of z(a,b) + z(b,a) = 2c: one number for an antisymmetric head, whose sign forces one order.
+        "swap_center": float(np.mean((q_ab + q_ba) / 2)),
         "score_std": float(np.std(s_ab)),
         "frac_pred_same": float(np.mean(p_ab)),
-        # Different pairs called "same" in at least one of their two orders: 1.0 for subtract depth 0 with c > 0.
+        # Different pairs called "same" in at least one of their two orders: 1.0 for an antisymmetric head with c > 0.
         "neg_same_either_order": float(np.mean((p_ab | p_ba)[~same])) if (~same).any() else float("nan"),
         "pos_diff_either_order": float(np.mean((~p_ab | ~p_ba)[same])) if same.any() else float("nan"),
-        "logit_std": None,
-        "antisym_residual": None,
-        "head_bias": bias,
+        "logit_std": None if z_ab is None else float(np.std(z_ab)),
     }
-    if z_ab is not None:
-        out["logit_std"] = float(np.std(z_ab))
-        if bias is not None and z_ba is not None:
-            # z(a,b) + z(b,a) − 2c: exactly 0 (up to float32 rounding) for a linear unit on a − b.
-            out["antisym_residual"] = float(np.max(np.abs(z_ab + z_ba - 2 * bias)))
-    return out
-
-
-def image_views(model, x, labels: np.ndarray, batch: int = 8192):
-    """Per test image, the head's 1-D view w·f(x) (docs/mechanism.md, 4. Collapse), or an empty table.
-
-    Only a head that reduces each image to one number has such a view (subtract without a hidden layer):
-    the report draws it by digit class to show the collapse and the control.
-    """
-    import pandas as pd
-    import torch
-
-    view = getattr(model.head, "view", None)
-    if view is None:
-        return pd.DataFrame()
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        parts = [view(model.encoder(x[i : i + batch])) for i in range(0, len(x), batch)]
-    model.train(was_training)
-    if any(p is None for p in parts) or not parts:
-        return pd.DataFrame()
-    v = torch.cat(parts).numpy().astype(np.float64)
-    return pd.DataFrame({"image": np.arange(len(v)), "label": np.asarray(labels).astype(int), "view": v})

@@ -12,7 +12,7 @@ from torch import nn
 class Dropout(nn.Dropout):
     """nn.Dropout with a 3x cheaper mask: one 64-bit draw gives two elements 32 random bits each.
 
-    torch's CPU bernoulli_ costs ~8 ns an element (measured), a fifth of an MLP training step; the
+    torch's CPU bernoulli_ draws one random number per element, a large share of an MLP step (benchmarks/README.md); the
     keep probability here is 1 - p to within 2^-32 and the scaling is torch's (mask / (1 - p)).
     """
 
@@ -25,7 +25,7 @@ class Dropout(nn.Dropout):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or not 0.0 < self.p < 1.0:
             return super().forward(x)
-        # Compared straight into x's dtype: a bool mask and its conversion cost 3x as much (measured).
+        # Compared straight into x's dtype: a bool mask and its conversion cost more (benchmarks/README.md).
         keep = torch.ge(*self.bits(x.shape), out=torch.empty_like(x))
         return x * keep.div_(1.0 - self.p)
 
@@ -100,7 +100,7 @@ class CNN(nn.Module):
     A 3×3 convolution with stride 2 (c channels on 12×12 positions), a 2×2 convolution with stride 2 (2c
     channels on 6×6), then a dense layer to the embedding; each convolution is one Linear shared by all
     positions (plain matrix products, ≈ 1.8× the MLP's multiply-adds). The nn.Conv2d net it replaces
-    (3×3 / 3×3) spent half its step in mkldnn's convolution backward (README, Performance).
+    (3×3 / 3×3) spent half its step in mkldnn's convolution backward (benchmarks/README.md).
     """
 
     name: ClassVar[str] = "cnn"

@@ -3,6 +3,10 @@
 A head returns `(score, logit)`. Learned heads merge the embeddings, pass the merge through `depth`
 hidden ReLU layers, then one linear unit: logit `z`, score `sigmoid(z)`. The weightless `Distance`
 head returns the Euclidean distance as the score and no logit.
+
+A head declares only what cannot be measured on it (its name and label, whether it has weights, whether its
+score is a probability). Its structure — additive or interacting in its two inputs, symmetric, antisymmetric —
+is measured on the model (ablation/structure.py), never declared: docs/mechanism.md says why it decides.
 """
 
 from __future__ import annotations
@@ -17,15 +21,14 @@ class Head(nn.Module):
     """What every head declares about itself; the sweep checks it (ablation/contract.py), the report reads it.
 
     A head is built as `Head(dim=..., depth=..., **its config)` and `forward(ea, eb)` returns `(score, logit)`,
-    each of shape (B,); `logit` is None for a head without one.
+    each of shape (B,); `logit` is None for a head without one. It must also run in float64 (its structure is
+    measured on a float64 copy, where rounding is ~1e-16).
     """
 
     name: ClassVar[str]  # short name in tables and run listings (default: the class name in lower case)
     label: ClassVar[str]  # the head in words, for plots and prose (default: the name)
     weightless: ClassVar[bool] = False  # no parameters, so `depth` does not apply
     bounded: ClassVar[bool] = True  # score = sigmoid(logit), a probability (what BCE needs)
-    symmetric: ClassVar[bool]  # score(a, b) == score(b, a) by construction, at any depth
-    antisymmetric: ClassVar[bool] = False  # merge(a, b) == −merge(b, a): at depth 0, z(a,b) + z(b,a) = 2c
 
 
 class Distance(Head):
@@ -35,7 +38,6 @@ class Distance(Head):
     label = "Euclidean distance"
     weightless = True
     bounded = False
-    symmetric = True
 
     def __init__(self, dim: int, depth: int = 0, eps: float = 1e-7) -> None:
         super().__init__()
@@ -71,25 +73,15 @@ class LearnedHead(Head):
         z = self.out(self.hidden(self.merge(ea, eb))).squeeze(-1)  # (B,)
         return torch.sigmoid(z), z
 
-    def view(self, e: torch.Tensor) -> torch.Tensor | None:
-        """The one number per image the output sees, if the head reduces each image to one: else None."""
-        return None
-
 
 class Subtract(LearnedHead):
-    """The asker's head: `Subtract()` then `Dense(1, sigmoid)`. At depth 0, z(a,b) + z(b,a) = 2c exactly."""
+    """The asker's head: `Subtract()` then `Dense(1, sigmoid)`. At depth 0, z(a,b) = w·f(a) − w·f(b) + c."""
 
     name = "subtract"
     label = "subtract a−b + dense"
-    symmetric = False
-    antisymmetric = True
 
     def merge(self, ea: torch.Tensor, eb: torch.Tensor) -> torch.Tensor:
         return ea - eb
-
-    def view(self, e: torch.Tensor) -> torch.Tensor | None:
-        """w·f(x): at depth 0, z(a,b) = w·f(a) − w·f(b) + c, so this is all the head knows of an image."""
-        return None if len(self.hidden) else (e @ self.out.weight[0])
 
 
 class AbsDiff(LearnedHead):
@@ -97,7 +89,6 @@ class AbsDiff(LearnedHead):
 
     name = "absdiff"
     label = "|a−b| + dense"
-    symmetric = True
 
     def merge(self, ea: torch.Tensor, eb: torch.Tensor) -> torch.Tensor:
         return (ea - eb).abs()
@@ -108,21 +99,39 @@ class SqDiff(LearnedHead):
 
     name = "sqdiff"
     label = "(a−b)² + dense"
-    symmetric = True
 
     def merge(self, ea: torch.Tensor, eb: torch.Tensor) -> torch.Tensor:
         return (ea - eb).square()
 
 
 class Concat(LearnedHead):
-    """[a, b] then dense: order-dependent like subtract, but with separate weights for each input."""
+    """[a, b] then dense: at depth 0, z(a,b) = w₁·f(a) + w₂·f(b) + c, separate weights for each input."""
 
     name = "concat"
     label = "concatenate [a, b] + dense"
-    symmetric = False
 
     def merge_dim(self, dim: int) -> int:
         return 2 * dim
 
     def merge(self, ea: torch.Tensor, eb: torch.Tensor) -> torch.Tensor:
         return torch.cat([ea, eb], dim=-1)
+
+
+class Sum(LearnedHead):
+    """a + b then dense: symmetric in its inputs, yet at depth 0 z(a,b) = w·f(a) + w·f(b) + c compares nothing."""
+
+    name = "sum"
+    label = "sum a+b + dense"
+
+    def merge(self, ea: torch.Tensor, eb: torch.Tensor) -> torch.Tensor:
+        return ea + eb
+
+
+class Product(LearnedHead):
+    """a ⊙ b then dense: symmetric, and every term w_k·f_k(a)·f_k(b) compares the two images."""
+
+    name = "product"
+    label = "product a⊙b + dense"
+
+    def merge(self, ea: torch.Tensor, eb: torch.Tensor) -> torch.Tensor:
+        return ea * eb

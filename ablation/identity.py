@@ -27,7 +27,7 @@ NON_IDENTITY = ("results_dir", "threads", "progress", "dry_run", "data.root", "d
 # never retrains anything. tests/test_identity.py checks that everything `ablation.train` imports is listed.
 TRAINING_MODULES = (
     "ablation.data", "ablation.pairs", "ablation.encoders", "ablation.heads", "ablation.losses", "ablation.model",
-    "ablation.train", "ablation.diagnostics", "ablation.stacked",
+    "ablation.train", "ablation.diagnostics", "ablation.stacked", "ablation.structure",
 )
 COMPONENT_GROUPS = ("data", "encoder", "head", "loss")
 

@@ -20,6 +20,12 @@ class Siamese(nn.Module):
         return self.head(ea, eb)
 
 
+@torch.no_grad()
+def embed(encoder: nn.Module, x: torch.Tensor, batch: int = 8192) -> torch.Tensor:
+    """The embeddings of many images, in batches (the caller sets eval or train mode)."""
+    return torch.cat([encoder(x[i : i + batch]) for i in range(0, len(x), batch)])  # (N, D)
+
+
 def keras_init_(model: nn.Module) -> None:
     """Glorot-uniform weights and zero biases, as Keras does (measured ≈ 2 points better than torch's default)."""
     for m in model.modules():

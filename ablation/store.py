@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,6 +16,18 @@ METRICS = "metrics.json"
 # Reused by a re-run. A diverged run is a result (the same config diverges again); a failed (an exception,
 # perhaps a transient one) or interrupted run is redone.
 FINAL = ("completed", "skipped", "diverged")
+
+
+def unwritable(path: Path, what: str) -> str | None:
+    """None if files can be created under `path` (made if missing), else why not, naming the option (`what`)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        return f"{what} {str(path)!r} is not writable: {e.strerror or e}"
+    return None
 
 
 def run_dir(results_dir: str | Path, run_id: str) -> Path:

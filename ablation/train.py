@@ -16,12 +16,12 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from . import stacked
+from . import stacked, structure
 from .data import Split
-from .diagnostics import diagnose, image_views, predict_same
+from .diagnostics import diagnose, predict_same
 from .heads import Head
 from .losses import PairLoss
-from .model import Siamese, keras_init_
+from .model import Siamese, embed, keras_init_
 from .pairs import make_pairs
 
 
@@ -36,7 +36,7 @@ class RunResult:
     history: pd.DataFrame
     scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     error: str | None = None
-    views: pd.DataFrame = field(default_factory=pd.DataFrame)  # w·f(x) per test image, where the head has it
+    views: pd.DataFrame = field(default_factory=pd.DataFrame)  # an additive head's g(x), h(x) per test image
     device: str = "cpu"  # where it was trained
 
 
@@ -57,11 +57,6 @@ def seed_everything(seed: int, threads: int) -> torch.Generator:
 
 
 @torch.no_grad()
-def embed(encoder: torch.nn.Module, x: torch.Tensor, batch: int = 8192) -> torch.Tensor:
-    return torch.cat([encoder(x[i : i + batch]) for i in range(0, len(x), batch)])
-
-
-@torch.no_grad()
 def pair_scores(
     model: Siamese, x: torch.Tensor, pairs: torch.Tensor, both_orders: bool = True
 ) -> dict[str, np.ndarray | None]:
@@ -74,12 +69,6 @@ def pair_scores(
     model.train()
     to_np = lambda t: None if t is None else t.cpu().numpy().astype(np.float64)  # noqa: E731
     return {"s_ab": to_np(s_ab), "s_ba": to_np(s_ba), "z_ab": to_np(z_ab), "z_ba": to_np(z_ba)}
-
-
-def head_bias(model: Siamese, depth: int) -> float | None:
-    """The output bias c when the head is a single linear unit on the merge (where z(a,b)+z(b,a)=2c can hold)."""
-    out = getattr(model.head, "out", None)
-    return float(out.bias.item()) if out is not None and depth == 0 else None
 
 
 def smaller_first(y: np.ndarray, pairs: np.ndarray, same: np.ndarray) -> float:
@@ -178,6 +167,8 @@ def train_bundle(cfgs: list[DictConfig], progress: bool = False) -> list[RunResu
         shuffle = seed_everything(cfg.seed, cfg.threads)  # the initial weights come from the seed's global stream
         model, loss_fn = build(cfg)
         model.to(device)
+        quads = structure.quadruples(len(x_te), cfg.seed)  # the same test images before and after training
+        init = structure.at_init(model, x_te, quads)  # eval mode, no random numbers drawn
         if device.type == "cpu":  # the dropout masks continue the seed's stream after the initial weights
             drop = torch.Generator()
             drop.set_state(torch.default_generator.get_state())
@@ -185,7 +176,7 @@ def train_bundle(cfgs: list[DictConfig], progress: bool = False) -> list[RunResu
             drop = torch.Generator(device=device).manual_seed(cfg.seed)
         models.append(model)
         states.append(stacked.ModelState(shuffle, drop, tr_pairs.to(device), tr_y.to(device)))
-        runs.append((cfg, model, loss_fn, tr_pairs, tr_y, te_pairs.to(device), te_y))
+        runs.append((cfg, model, loss_fn, tr_pairs, tr_y, te_pairs.to(device), te_y, quads, init))
     try:
         stack: stacked.Stack | None = stacked.Stack(models)
     except stacked.NotStackable:
@@ -193,7 +184,7 @@ def train_bundle(cfgs: list[DictConfig], progress: bool = False) -> list[RunResu
     loss_fn = runs[0][2]
 
     def evaluate(k: int, epoch: int) -> dict[str, float]:
-        _, model, loss_fn, _, _, te_pairs, te_y = runs[k]
+        _, model, loss_fn, _, _, te_pairs, te_y, _, _ = runs[k]
         te = pair_scores(model, x_te, te_pairs, both_orders=False)
         te_same = te_y.numpy().astype(bool)
         return {
@@ -215,16 +206,17 @@ def train_bundle(cfgs: list[DictConfig], progress: bool = False) -> list[RunResu
             fit_alone(model, loss_fn, st, x_tr, cfg0.train, lambda epoch, k=k: evaluate(k, epoch), advance)
     bar.close()
     results = []
-    for (cfg, model, loss_fn, tr_pairs, tr_y, te_pairs, te_y), st in zip(runs, states):
+    for (cfg, model, loss_fn, tr_pairs, tr_y, te_pairs, te_y, quads, init), st in zip(runs, states):
         if st.diverged_at is not None:
             loss = st.history[-1]["loss"]
             results.append(RunResult(
-                "diverged", {"epochs_run": st.diverged_at, "wall_time_s": time.perf_counter() - t_start},
+                "diverged", {**init, "epochs_run": st.diverged_at, "wall_time_s": time.perf_counter() - t_start},
                 pd.DataFrame(st.history), error=f"non-finite training loss ({loss}) in epoch {st.diverged_at}",
                 device=device.type,
             ))
             continue
-        result = measure(cfg, model, loss_fn, split, x_tr, x_te, tr_pairs, tr_y, te_pairs, te_y, st.history, t_start)
+        result = measure(cfg, model, loss_fn, split, x_tr, x_te, tr_pairs, tr_y, te_pairs, te_y, st.history, t_start,
+                         quads, init)
         results.append(dataclasses.replace(result, device=device.type))
     return results
 
@@ -254,17 +246,17 @@ def fit_alone(
 def measure(
     cfg: DictConfig, model: Siamese, loss_fn: PairLoss, split: Split, x_tr: torch.Tensor, x_te: torch.Tensor,
     tr_pairs: torch.Tensor, tr_y: torch.Tensor, te_pairs: torch.Tensor, te_y: torch.Tensor,
-    history: list[dict[str, float]], t_start: float,
+    history: list[dict[str, float]], t_start: float, quads: np.ndarray, init: dict[str, float],
 ) -> RunResult:
-    """The trained model's final measurement: test pairs in both orders, diagnostics, train accuracy."""
+    """The trained model's final measurement: test pairs in both orders, diagnostics, structure, train accuracy."""
     te_same = te_y.numpy().astype(bool)
     n = len(tr_pairs)
     te = pair_scores(model, x_te, te_pairs)
     tr = pair_scores(model, x_tr, tr_pairs.to(x_tr.device), both_orders=False)
-    c = head_bias(model, cfg.depth)
-    metrics = diagnose(
-        te["s_ab"], te["s_ba"], te_same, loss_fn.convention, loss_fn.threshold, te["z_ab"], te["z_ba"], c
-    )
+    metrics = diagnose(te["s_ab"], te["s_ba"], te_same, loss_fn.convention, loss_fn.threshold, te["z_ab"], te["z_ba"])
+    after, views = structure.after_training(model, x_te, split.y_test, quads,
+                                            structure.rectangles(split.y_test, cfg.seed), loss_fn.predict_same)
+    metrics.update(**init, **after)
     metrics.update(
         train_acc=float(np.mean(predict_same(tr["s_ab"], loss_fn.convention, loss_fn.threshold) == tr_y.numpy().astype(bool))),
         final_loss=history[-1]["loss"],
@@ -280,4 +272,4 @@ def measure(
     scores = pd.DataFrame({"a": te_pairs[:, 0].numpy(), "b": te_pairs[:, 1].numpy(), "label": te_y.numpy().astype(int)})
     for k, v in te.items():
         scores[k] = v if v is not None else np.nan
-    return RunResult("completed", metrics, pd.DataFrame(history), scores, views=image_views(model, x_te, split.y_test))
+    return RunResult("completed", metrics, pd.DataFrame(history), scores, views=views)

@@ -2,9 +2,9 @@
 
     python benchmarks/report_speed.py [--runs 1000] [--keep DIR] [--against REV --repeats 3]
 
-Writes synthetic run folders (tests/fakes.py: the sweep's exact format, mechanism-consistent scores) —
-the full factorial grid × 2 seeds, the seed_question cells at a second learning rate (a dotted factor),
-20 runs made by other code (set aside and listed), more seeds of the seed_question cells, and a dozen broken
+Writes synthetic run folders (tests/helpers/fakes.py: the sweep's exact format, mechanism-consistent scores) —
+the full factorial grid × 2 seeds, the quick-start preset's cells at a second learning rate (a dotted factor),
+20 runs made by other code (set aside and listed), more seeds of the preset's cells, and a dozen broken
 runs (interrupted, corrupt, failed, diverged) — then times the real CLI in a fresh interpreter, imports included.
 With `--against REV` (e.g. 74eca6e) it checks that revision out into a temporary git worktree and alternates the
 two, each on run folders written by its own code (the format changed), `--repeats` times: read the ratio.
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-import fakes  # noqa: E402
+from helpers import fakes  # noqa: E402
 from against import verdict, worktree  # noqa: E402
 
 LIMIT_S = 10.0
@@ -37,9 +37,9 @@ def write_folders(results: Path, total: int) -> None:
         broken += 4
     lr, old = {"identity": {"train.lr": 3e-3}}, {"code": "0123456789ab"}
     cells = [(c, s, {}) for s in range(2) for c in fakes.full_grid()]
-    cells += [(c, s, lr) for s in range(3) for c in fakes.SEED_QUESTION]
+    cells += [(c, s, lr) for s in range(3) for c in fakes.QUESTION]
     cells += [({"head": h}, s, old) for s in range(10) for h in ("subtract", "absdiff")]
-    cells += [(c, s, {}) for s in range(2, 1000) for c in fakes.SEED_QUESTION]
+    cells += [(c, s, {}) for s in range(2, 1000) for c in fakes.QUESTION]
     for c, s, kw in cells[: total - broken]:
         fakes.write_run(runs_dir, "skipped" if fakes.skipped(c) else "completed", seed=s, **kw, **c)
 

@@ -327,7 +327,7 @@ def main() -> None:
     if args.sweep:
         with tempfile.TemporaryDirectory() as tmp:
             print(f"demo sweep (load {load()}) ...", flush=True)
-            wall, rss = run_subprocess(["-m", "+experiment=seed_question", "hydra/launcher=parallel",
+            wall, rss = run_subprocess(["-m", "+experiment=question", "hydra/launcher=parallel",
                                         f"results_dir={tmp}", "progress=false"])
             n_runs = len(list(Path(tmp, "runs").glob("*/metrics.json")))
             print(f"demo sweep: {n_runs} runs in {wall:.0f} s = {wall / 60:.1f} min wall (target <= 3 min), "

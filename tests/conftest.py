@@ -71,3 +71,12 @@ def write_idx_dataset(root: Path, n_train: int = 60, n_test: int = 30, gz: bool 
 @pytest.fixture
 def results(tmp_path: Path) -> Path:
     return tmp_path / "results"
+
+
+@pytest.fixture
+def question(tmp_path):
+    """Fake runs of the quick-start preset's cells, 3 seeds, 2,000 test pairs a run (decidable AUC intervals):
+    (measured runs at the report's context, its Context)."""
+    from helpers.reports import study
+
+    return study(tmp_path)

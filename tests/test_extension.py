@@ -18,11 +18,10 @@ from ablation.heads import Head
 
 
 class Cosine(Head):
-    """Cosine distance 1 - cos(a, b): symmetric, no weights, unbounded (no logit)."""
+    """Cosine distance 1 - cos(a, b): no weights, unbounded (no logit). Nothing declared about its structure."""
 
     name = "cosine"
     label = "cosine distance"
-    symmetric = True
     weightless = True
     bounded = False
 
@@ -35,19 +34,34 @@ class Cosine(Head):
 
 BROKEN = '''
 import torch
-from ablation.heads import LearnedHead
+from torch import nn
+from ablation.heads import Head, LearnedHead
 
 
-class Undeclared(LearnedHead):  # forgets to say whether it is symmetric
-    def merge(self, ea, eb):
-        return ea * eb
+class Undeclared(nn.Module):  # not a Head: never says whether it has weights or a probability score
+    def __init__(self, dim, depth=0):
+        super().__init__()
+
+    def forward(self, ea, eb):
+        return torch.sigmoid((ea * eb).sum(-1)), (ea * eb).sum(-1)
 
 
-class Liar(LearnedHead):  # says symmetric, is not
+class Liar(LearnedHead):  # declares a structure it does not have
     symmetric = True
 
     def merge(self, ea, eb):
         return ea - eb
+
+
+class Single(Head):  # cannot be measured in float64: its score is always float32
+    weightless = True
+    bounded = False
+
+    def __init__(self, dim, depth=0):
+        super().__init__()
+
+    def forward(self, ea, eb):
+        return (ea - eb).abs().sum(-1).float(), None
 '''
 
 
@@ -76,8 +90,9 @@ def test_a_user_head_from_their_own_folder_is_swept_and_reported_like_a_built_in
     cos = [r for r in recs if r["factors"]["head"] == "cosine"]
     assert {r["status"] for r in cos} == {"completed", "skipped"}
     done = next(r for r in cos if r["status"] == "completed")
-    assert done["traits"]["symmetric"] and done["traits"]["head_label"] == "cosine distance"
-    assert done["metrics"]["swap_gap"] < 1e-6  # symmetric in fact, as declared
+    assert done["traits"]["head_label"] == "cosine distance" and "symmetric" not in done["traits"]
+    m = done["metrics"]  # its structure, measured: symmetric and interacting
+    assert m["symmetry_residual_init"] < 1e-9 < 1e-3 < m["interaction_init"] and m["swap_gap"] < 1e-6
     assert done["identity"]["head._target_"] == "my_heads.Cosine"
     r = _run(proj, "ablation.report", "plots=false")
     assert r.returncode == 0, r.stderr
@@ -87,10 +102,12 @@ def test_a_user_head_from_their_own_folder_is_swept_and_reported_like_a_built_in
 def test_a_head_that_breaks_the_contract_is_refused_before_training(tmp_path, monkeypatch):
     proj = _user_project(tmp_path)
     monkeypatch.syspath_prepend(str(proj))
-    with pytest.raises(ConfigError, match="must declare symmetric"):
-        validate(make_cfg("head=subtract", "head._target_=broken_heads.Undeclared", *FAST), check_output=False)
+    with pytest.raises(ConfigError, match="must declare weightless, bounded"):
+        validate(make_cfg("head=subtract", "head._target_=broken_heads.Undeclared", "~head.hidden", *FAST), check_output=False)
     with pytest.raises(ConfigError, match=r"declares symmetric = True but score\(a, b\) != score\(b, a\)"):
         validate(make_cfg("head=subtract", "head._target_=broken_heads.Liar", *FAST), check_output=False)
+    with pytest.raises(ConfigError, match="in float64 .* the score must be float64, got torch.float32"):
+        validate(make_cfg("head=distance", "head._target_=broken_heads.Single", *FAST), check_output=False)
 
 
 def test_a_loss_without_a_valid_convention_is_refused(tmp_path):

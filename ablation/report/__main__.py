@@ -13,12 +13,12 @@ import hydra
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from .analysis import Analysis
 from .build import make_report
-from .labels import CONTEXT, pct
-from .verdicts import HOLDS, SUPPORTED
+from .document import Analysis
+from .judge import HOLDS, SUPPORTED
 from .select import where
 from .tables import runs_text
+from .words import CONTEXT, pct
 
 
 def open_where(args: list[str]) -> list[str]:
@@ -29,7 +29,7 @@ def open_where(args: list[str]) -> list[str]:
 
 def terminal_table(a: Analysis) -> str:
     """A compact view of the cells at the common (data, epochs): setting, seeds, mean test accuracy ± CI half-width."""
-    t = where(a.summary, **{k: v for k, v in a.ctx.items() if k in CONTEXT})
+    t = where(a.summary, **{k: v for k, v in a.ctx.fixed.items() if k in CONTEXT})
     varying = [f for f in a.cell if f not in CONTEXT and t[f].nunique(dropna=False) > 1] or ["head"]
     view = t[varying].astype(str).copy()
     view["seeds"] = [runs_text(int(n), int(f), int(d), dup) for n, f, d, dup in
@@ -40,14 +40,16 @@ def terminal_table(a: Analysis) -> str:
 
 
 def terminal_summary(a: Analysis, report: str) -> str:
-    ctx = ", ".join(f"{k}={v}" for k, v in a.ctx.items() if k in CONTEXT)
+    fixed = a.ctx.fixed
+    ctx = ", ".join(f"{k}={v}" for k, v in fixed.items() if k in CONTEXT)
     lines = [f"Test accuracy over seeds (mean ± 95 % CI half-width; {ctx}):", terminal_table(a), "",
-             "Claims of the mechanism" + (f" (at {', '.join(f'{k}={v}' for k, v in a.ctx.items() if k not in CONTEXT)})"
-                                          if any(k not in CONTEXT for k in a.ctx) else "") + ":"]
+             "Claims of the mechanism" + (f" (at {', '.join(f'{k}={v}' for k, v in fixed.items() if k not in CONTEXT)})"
+                                          if any(k not in CONTEXT for k in fixed) else "") + ":"]
     for c in a.claims:
-        lines.append(f"  {c.number}. {c.title:<48} {c.verdict.upper()}")
+        lines.append(f"  {c.number}. {c.title:<72} {c.verdict.upper()}")
         lines += [f"       {k.verdict:<12} {k.what}" + (f"\n                    measure it: {k.command}" if k.command else "")
                   for k in c.checks if k.verdict not in (SUPPORTED, HOLDS)]
+    lines.append("Accounts: " + "; ".join(f"({x.key}) {x.statement}: {x.verdict}" for x in a.accounts))
     problems = a.runs["status"].value_counts().drop("completed", errors="ignore")
     if len(problems):
         lines.append("Not in the statistics: " + ", ".join(f"{n} {s}" for s, n in problems.items()) + " (listed in the report)")

@@ -1,353 +1,353 @@
-"""docs/mechanism.md, claim by claim: each measurable part checked against the runs, verdict and numbers in words.
+"""The claims of docs/mechanism.md, one registry: each claim is one function, registered with its number, title
+and statement, that judges its checks on the measured runs of the report's context.
 
-Claims 1-3 are sanity checks: they hold by construction (algebra, the pair generator), so every run must satisfy
-them and a run that does not shows a bug. Claims 4-6 are predictions the runs could contradict: judged only with
-MIN_SEEDS seeds in every cell they use, by 95 % confidence intervals against named lines and by one-sided Welch
-t-tests for contrasts (verdicts.py). Pure: the measured runs at the common context in, `Claim` records out.
+Claims 1-3 are sanity checks (they follow from the theorems: a run that breaks them shows a bug); 4-7 are
+predictions. Heads are chosen by their measured structure (`additive`, `symmetric`, `antisymmetric`) and by what
+their classes declare (`weightless`, `bounded`), loss conventions by the side of "same" (`same_high`): never by
+a name. Pure: runs in, `Claim` records out.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from .labels import pct, setting, value_name
-from .select import BASELINE, where
-from .stats import MeanCI, mean_ci
-from .verdicts import (ANTISYM_TOL, AT_CHANCE, CEILING, CEILING_TOL, COLLAPSE_STD, CONTRADICTED, HOLDS, INCONCLUSIVE,
-                       MIN_SEEDS, NO_BETTER, NOT_MEASURED, SUPPORTED, SWAP_TOL, SYMMETRY_TOL, VIOLATED, WORKS,
-                       Check, Claim, Contrast, adjust, combine, contrast, level, level_rule, sweep_command)
+from ablation.mechanism import ADDITIVE_TOL, BOUND, FIXED, SWAP_SYMMETRIC
 
-VARIED = ("depth", "encoder", "loss", "convention", "pair_order")
+from .judge import (CEILING_TOL, HOLDS, LEARNS, NO_BETTER, NO_INFO, NOT_MEASURED, PAIR_BALANCE_TOL, VIOLATED, Check,
+                    Claim, adjust, auc_text, cells, contrast, level_check, sweep_command, with_contrasts)
+from .select import Context, around_baseline, structured, where
+from .words import VALUE_NAMES, pct
 
-# The built-in heads' traits, used only where the runs table has no trait columns of its own.
+Judge = Callable[[pd.DataFrame, Context], tuple[list[Check], list[str]]]
 
 
-def builtin_symmetric_heads() -> list[str]:
-    """The package's own symmetric heads, as their classes declare (for 'not run' suggestions).
+@dataclass(frozen=True)
+class Spec:
+    number: int
+    title: str  # also the heading "### <number>. <title>" of docs/mechanism.md
+    statement: str
+    sanity: bool
+    judge: Judge
 
-    Read from the source of ablation/heads.py rather than imported: importing it imports torch (~3 s),
-    which the report otherwise never needs."""
-    import ast
-    import importlib.util
-    from pathlib import Path
 
-    tree = ast.parse(Path(importlib.util.find_spec("ablation.heads").origin).read_text())
+CLAIMS: list[Spec] = []
+
+
+def claim(number: int, title: str, statement: str, sanity: bool = False) -> Callable[[Judge], Judge]:
+    """Register a claim's judging function under its number and title (the one place either is written)."""
+    def register(f: Judge) -> Judge:
+        CLAIMS.append(Spec(number, title, statement, sanity, f))
+        return f
+    return register
+
+
+def check_claims(df: pd.DataFrame, ctx: Context) -> list[Claim]:
+    """Every claim, judged on measured runs `df` (already at the report's context)."""
     out = []
-    for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
-        attrs = {t.id: a.value.value for a in cls.body if isinstance(a, ast.Assign) and isinstance(a.value, ast.Constant)
-                 for t in a.targets if isinstance(t, ast.Name)}
-        if attrs.get("symmetric") is True and isinstance(attrs.get("name"), str):
-            out.append(attrs["name"])
+    for spec in sorted(CLAIMS, key=lambda s: s.number):
+        checks, notes = spec.judge(df, ctx)
+        out.append(Claim(spec.number, spec.title, spec.statement, spec.sanity, checks, notes))
     return out
 
 
-def traits(df: pd.DataFrame) -> pd.DataFrame:
-    """`df` with plain boolean trait columns (the runs table's, which the classes declared); unknown = False."""
-    out = df.copy()
-    for col in ("symmetric", "antisymmetric", "weightless", "same_high"):
-        out[col] = (out[col].astype("boolean").fillna(False) if col in out else pd.Series(False, index=out.index)).astype(bool)
-    return out
+# ---------------------------------------------------------------- selections and helpers
 
 
-def flat_antisymmetric(df: pd.DataFrame) -> pd.DataFrame:
-    """Antisymmetric heads with no hidden layer: the runs whose logit satisfies z(a,b) + z(b,a) = 2c."""
-    return df[df["antisymmetric"] & (df["depth"] == 0)]
+def swap_symmetric(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df["pair_order"].isin(SWAP_SYMMETRIC)]
 
 
-def acc_text(ci: MeanCI) -> str:
-    if ci.n == 0:
-        return "no runs"
-    if ci.n == 1:
-        return f"{pct(ci.mean)} (one seed, no CI)"
-    return f"{pct(ci.mean)} [95 % CI {pct(ci.lo)}, {pct(ci.hi)}], n={ci.n}"
+def fixed_order(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df["pair_order"].isin(FIXED)]
 
 
-def cells(df: pd.DataFrame) -> list[tuple[dict[str, Any], pd.DataFrame]]:
-    """The runs grouped by cell; a cell's levels name the head, the depth, what varies in `df` and what is off-baseline."""
-    keys = ["head", *VARIED]
-    varying = {f for f in VARIED if df[f].nunique() > 1}
-    out = []
-    for lv, g in df.groupby(keys, observed=True, sort=True):
-        levels = dict(zip(keys, lv))
-        out.append(({k: v for k, v in levels.items() if k in ("head", "depth") or k in varying or BASELINE.get(k) != v}, g))
-    return out
+def preset_command(ctx: Context) -> str:
+    """When the runs hold no head of a structure, the study's preset runs heads of every structure."""
+    return sweep_command({}, ctx).replace("python -m ablation.sweep -m", "python -m ablation.sweep -m +experiment=question", 1) \
+        .rsplit(" seed=", 1)[0]
 
 
-def describe(levels: dict[str, Any]) -> str:
-    return setting(levels)
+def heads_of(df: pd.DataFrame) -> list[str]:
+    return sorted(set(df["head"].dropna()))
 
 
-def cell_numbers(df: pd.DataFrame) -> str:
-    """Each cell's test accuracy with its CI, in words."""
-    return "; ".join(f"{describe(lv)}: {acc_text(mean_ci(g['test_acc']))}" for lv, g in cells(df)) if len(df) else "no runs"
-
-
-def _run_list(df: pd.DataFrame, col: str, fmt: str = "{:.3g}") -> str:
+def run_list(df: pd.DataFrame, col: str, fmt: str = "{:.3g}") -> str:
     return ", ".join(f"{rid} ({fmt.format(v)})" for rid, v in zip(df["run_id"], df[col]))
 
 
-def _commands(levels: list[dict[str, Any]], ctx: dict) -> str:
-    return " && ".join(dict.fromkeys(sweep_command(lv, ctx) for lv in levels))
+def gap(what: str, evidence: str, ctx: Context, levels: dict | None = None) -> Check:
+    """A check with nothing to judge: not measured, with the command that would measure it."""
+    return Check(what, NOT_MEASURED, evidence, sweep_command(levels, ctx) if levels else preset_command(ctx))
 
 
-EXPECTATION = {WORKS: "does not work", AT_CHANCE: "is not at chance", NO_BETTER: "is better than chance"}
+def context_of(row: pd.Series | dict, keys: tuple[str, ...] = ("encoder", "loss", "convention", "pair_order")) -> dict:
+    return {k: row[k] for k in keys}
 
 
-def level_check(what: str, df: pd.DataFrame, levels: dict, ctx: dict, test: str) -> Check:
-    """Every cell of `df` must pass `test` (works / at chance / no better than chance) by its 95 % CI."""
-    if df.empty:
-        return Check(what, NOT_MEASURED, "no run of this setting", sweep_command(levels, ctx))
-    parts, bad, short, straddle = [], [], [], []
-    for lv, g in cells(df):
-        ci = mean_ci(g["test_acc"])
-        v = level(ci, test)
-        parts.append(f"{describe(lv)}: {acc_text(ci)}")
-        if v == CONTRADICTED:
-            bad.append(f"{describe(lv)} (runs {', '.join(g['run_id'])})")
-        elif v == NOT_MEASURED:
-            short.append((lv, ci.n))
-        elif v == INCONCLUSIVE:
-            straddle.append(describe(lv))
-    evidence = "; ".join(parts) + f" ({level_rule(test)})"
-    if bad:
-        return Check(what, CONTRADICTED, f"{evidence}. Against the prediction, {' and '.join(bad)} {EXPECTATION[test]}.")
-    if short:
-        lack = ", ".join(f"{describe(lv)} (n = {n}, needs {MIN_SEEDS})" for lv, n in short)
-        return Check(what, NOT_MEASURED, f"{evidence}. Too few seeds to judge: {lack}",
-                     _commands([lv for lv, _ in short], ctx))
-    if straddle:
-        return Check(what, INCONCLUSIVE, f"{evidence}. The CI of {' and '.join(straddle)} straddles the line: "
-                                         "more seeds would decide")
-    return Check(what, SUPPORTED, evidence)
+# ---------------------------------------------------------------- sanity checks: follow from the theorems
 
 
-def with_contrasts(check: Check, contrasts: list[Contrast]) -> Check:
-    """A level check that also needs its contrasts significant in the predicted direction."""
-    if not contrasts:
-        return check
-    verdict = combine([check.verdict, *(c.verdict for c in contrasts)])
-    return Check(check.what, verdict, check.evidence + ". " + "; ".join(c.text for c in contrasts), check.command)
-
-
-# ---------------------------------------------------------------- sanity checks: hold by construction
-
-
-def claim_antisymmetry(df: pd.DataFrame, ctx: dict) -> Claim:
-    c = Claim(1, "Antisymmetry", "With subtract and no hidden layer, z(a,b) + z(b,a) = 2c for every pair, exactly "
-              "(algebra): the answer depends on the order of the inputs, while 'same digit' does not. A symmetric "
-              "head answers the same in both orders.", sanity=True)
-    sub = flat_antisymmetric(df)
-    sub = sub[sub["antisym_residual"].notna()]
-    if sub.empty:
-        c.checks.append(Check("z(a,b) + z(b,a) = 2c", NOT_MEASURED, "no subtract run without a hidden layer",
-                              sweep_command({"head": "subtract"}, ctx)))
+@claim(1, "An additive head compares nothing",
+       "A head additive at initialisation stays additive after training, and of any rectangle of test images (two "
+       "same pairs of two classes and their two cross pairs) it classifies at most three pairs right (theorem 1).",
+       sanity=True)
+def additive_compares_nothing(df: pd.DataFrame, ctx: Context) -> tuple[list[Check], list[str]]:
+    add = structured(df, additive=True)
+    what_i, what_r = "interaction after training at rounding level", "no rectangle of test images all right"
+    if add.empty:
+        ev = "no run of an additive head (measured at initialisation)"
+        return [gap(what_i, ev, ctx), gap(what_r, ev, ctx)], []
+    known = add[add["interaction"].notna()]  # NaN: a constant output after training, nothing left to measure
+    bad = known[known["interaction"] > ADDITIVE_TOL]
+    checks = [Check(what_i, VIOLATED if len(bad) else HOLDS,
+                    f"largest interaction of {len(add)} additive runs: at initialisation {add['interaction_init'].max():.2g}, "
+                    f"after training {known['interaction'].max():.2g} (additive ≤ {ADDITIVE_TOL:g})"
+                    + (f"; {len(add) - len(known)} with a constant output after training" if len(known) < len(add) else "")
+                    + (f". Not additive after training: {run_list(bad, 'interaction')}" if len(bad) else ""))]
+    rect = add[add["rectangles_all_right"].notna()]
+    if rect.empty:
+        checks.append(gap(what_r, "no additive run recorded its rectangles", ctx))
     else:
-        worst = sub["antisym_residual"].max()
-        bad = sub[sub["antisym_residual"] > ANTISYM_TOL]
-        ev = (f"largest |z(a,b) + z(b,a) − 2c| over the test pairs of {len(sub)} runs: {worst:.2g} "
-              f"(exact up to float32 rounding if ≤ {ANTISYM_TOL:g}); output bias c from {sub['head_bias'].min():.3g} "
-              f"to {sub['head_bias'].max():.3g}; mean |s(a,b) − s(b,a)| {sub['swap_gap'].mean():.3g}")
-        c.checks.append(Check("z(a,b) + z(b,a) = 2c", VIOLATED if len(bad) else HOLDS,
-                              ev + (f". Not antisymmetric: {_run_list(bad, 'antisym_residual')}" if len(bad) else "")))
-    sym = df[df["symmetric"]]
-    if sym.empty:
-        c.checks.append(Check("a symmetric head answers the same in both orders", NOT_MEASURED, "no symmetric head run",
-                              sweep_command({"head": ["distance", "absdiff"]}, ctx)))
-    else:
-        bad = sym[sym["swap_gap"] > SWAP_TOL]
-        ev = f"largest mean |s(a,b) − s(b,a)| of {len(sym)} symmetric-head runs: {sym['swap_gap'].max():.2g}"
-        c.checks.append(Check("a symmetric head answers the same in both orders", VIOLATED if len(bad) else HOLDS,
-                              ev + (f". Order-dependent: {_run_list(bad, 'swap_gap')}" if len(bad) else "")))
-    return c
+        bad = rect[rect["rectangles_all_right"] > 0]
+        checks.append(Check(what_r, VIOLATED if len(bad) else HOLDS,
+                            f"rectangles with all four pairs right: at most {pct(rect['rectangles_all_right'].max())} in "
+                            f"{len(rect)} additive runs" + (f". All right: {run_list(bad, 'rectangles_all_right')}" if len(bad) else "")))
+    notes = []
+    inter = structured(df, additive=False)
+    inter = inter[inter["rectangles_all_right"].notna()]
+    if len(inter):
+        notes.append(f"For comparison, heads with an interaction term get {pct(inter['rectangles_all_right'].min())} to "
+                     f"{pct(inter['rectangles_all_right'].max())} of the rectangles all right ({len(inter)} runs), with "
+                     f"interaction {inter['interaction_init'].min():.2g} to {inter['interaction_init'].max():.2g} at initialisation.")
+    return checks, notes
 
 
-def claim_symmetric_data(df: pd.DataFrame, ctx: dict) -> Claim:
-    c = Claim(2, "The data is swap-symmetric", "With Keras-style pairs, (b,a) is as likely as (a,b) with the same "
-              "label (the pair generator makes it so).", sanity=True)
-    rnd = where(df, pair_order="random")
-    rnd = rnd[rnd["neg_smaller_first"].notna()]
+@claim(2, "Keras pairs are swap-symmetric",
+       "Under random order the pair generator makes (b, a) as likely as (a, b) with the same label: the smaller digit "
+       "comes first in half of the different pairs.", sanity=True)
+def pairs_are_swap_symmetric(df: pd.DataFrame, ctx: Context) -> tuple[list[Check], list[str]]:
     what = "random order: the smaller digit first in half of the different pairs"
+    rnd = swap_symmetric(df)
+    rnd = rnd[rnd["neg_smaller_first"].notna()]
     if rnd.empty:
-        c.checks.append(Check(what, NOT_MEASURED, "no random-order run records the order of its pairs",
-                              sweep_command({"head": "distance"}, ctx)))
-    else:
-        off = rnd[(rnd["neg_smaller_first"] - 0.5).abs() > SYMMETRY_TOL]
-        ev = (f"smaller digit first in {pct(rnd['neg_smaller_first'].min())} to {pct(rnd['neg_smaller_first'].max())} "
-              f"of the different training pairs ({len(rnd)} random-order runs; symmetric = 50 % ± {pct(SYMMETRY_TOL, 0)})")
-        c.checks.append(Check(what, VIOLATED if len(off) else HOLDS,
-                              ev + (f". Not symmetric: {_run_list(off, 'neg_smaller_first')}" if len(off) else "")))
-    srt = where(df, pair_order="sorted")
+        return [gap(what, "no random-order run records the order of its pairs", ctx, {"pair_order": list(SWAP_SYMMETRIC)})], []
+    off = rnd[(rnd["neg_smaller_first"] - 0.5).abs() > PAIR_BALANCE_TOL]
+    checks = [Check(what, VIOLATED if len(off) else HOLDS,
+                    f"smaller digit first in {pct(rnd['neg_smaller_first'].min())} to {pct(rnd['neg_smaller_first'].max())} "
+                    f"of the different training pairs ({len(rnd)} random-order runs; symmetric = 50 % ± {pct(PAIR_BALANCE_TOL, 0)})"
+                    + (f". Not symmetric: {run_list(off, 'neg_smaller_first')}" if len(off) else ""))]
+    srt = fixed_order(df)
     srt = srt[srt["neg_smaller_first"].notna()]
-    if len(srt):
-        c.notes.append(f"The control's pairs are not symmetric: smaller digit first in {pct(srt['neg_smaller_first'].mean())} "
-                       f"of the different pairs ({len(srt)} sorted-order runs).")
-    return c
+    notes = [f"The control's pairs are not symmetric: smaller digit first in {pct(srt['neg_smaller_first'].mean())} of "
+             f"the different pairs ({len(srt)} fixed-order runs)."] if len(srt) else []
+    return checks, notes
 
 
-def forced_fraction(row: pd.Series) -> float:
-    """Pairs of the class the bias c favours in one order: c pushes one of the two orders to that answer."""
-    same_side = (row["head_bias"] > 0) == bool(row["same_high"])  # sign of c means "same"
+def significantly_above(acc: pd.Series, n: pd.Series, bound: float) -> pd.Series:
+    """Whether an accuracy over n pairs lies significantly (one-sided 95 %) above `bound`: beyond sampling."""
+    se = np.sqrt(acc * (1 - acc) / n.clip(lower=1))
+    return acc - 1.645 * se > bound
+
+
+def logit_threshold(row: pd.Series) -> float:
+    """The decision threshold on the quantity `swap_center` is measured in: the logit for a sigmoid head."""
+    t = float(row["threshold"])
+    return math.log(t / (1 - t)) if bool(row["bounded"]) and 0 < t < 1 else t
+
+
+def forced(row: pd.Series) -> float:
+    """For an antisymmetric head: the fraction, among the pairs the sign of c − t works against, that are wrong
+    in at least one of their two orders (1.0 by theorem 3)."""
+    same_side = (row["swap_center"] > logit_threshold(row)) == bool(row["same_high"])
     return row["neg_same_either_order"] if same_side else row["pos_diff_either_order"]
 
 
-def claim_ceiling(df: pd.DataFrame, ctx: dict) -> Claim:
-    c = Claim(3, "Ceiling of 75 %", "With c on the 'same' side, every different pair is called 'same' in at least one of "
-              "its two orders (and symmetrically): the best accuracy over both orders is 75 %, not 100 % "
-              "(follows from claim 1 on balanced pairs).", sanity=True)
-    sub = flat_antisymmetric(df)
-    sub = sub[sub["head_bias"].notna() & (sub["head_bias"] != 0)]
-    what_f, what_c = "one order is forced by the sign of c", f"accuracy over both orders ≤ {pct(CEILING, 0)}"
-    if sub.empty:
-        cmd = sweep_command({"head": "subtract"}, ctx)
-        c.checks.extend([Check(what_f, NOT_MEASURED, "no subtract run without a hidden layer", cmd),
-                         Check(what_c, NOT_MEASURED, "no subtract run without a hidden layer", cmd)])
-        return c
-    forced = sub.apply(forced_fraction, axis=1)
-    bad = sub[forced < 1 - 1e-9]
-    c.checks.append(Check(what_f, VIOLATED if len(bad) else HOLDS,
-                          f"in {int((forced >= 1 - 1e-9).sum())} of {len(sub)} runs, every test pair of the class the sign "
-                          f"of c works against is misclassified in at least one of its two orders (lowest fraction "
-                          f"{pct(forced.min())})"
-                          + (f". Not forced: {', '.join(bad['run_id'])}" if len(bad) else "")))
-    both = sub["test_acc_both_orders"]
-    bad = sub[both > CEILING + CEILING_TOL]
-    parts = [f"highest accuracy over both orders: {pct(both.max())} ({len(sub)} runs)"]
-    srt = sub[sub["pair_order"] == "sorted"]
-    if len(srt):
-        parts.append(f"the sorted-order control scores {pct(srt['test_acc'].mean())} in its own order but "
-                     f"{pct(srt['test_acc_both_orders'].mean())} over both orders")
-    c.checks.append(Check(what_c, VIOLATED if len(bad) else HOLDS, "; ".join(parts)
-                          + (f". Above the ceiling: {_run_list(bad, 'test_acc_both_orders', '{:.3f}')}" if len(bad) else "")))
-    free = df[~(df["antisymmetric"] & (df["depth"] == 0))]
-    if len(free):
-        best = free.loc[free["test_acc_both_orders"].idxmax()]
-        c.notes.append(f"Heads that are not antisymmetric are not bound by it: {describe(best[['head', 'depth', 'encoder']].to_dict())} "
-                       f"reaches {pct(best['test_acc_both_orders'])} over both orders.")
-    return c
+@claim(3, "At most 75 % on swap-symmetric pairs",
+       "No additive head beats 75 % over both input orders, nor in its own order on random-order pairs (theorem 2); "
+       "an antisymmetric one is held to it exactly, one of the two orders forced by the sign of c − t (theorem 3).",
+       sanity=True)
+def bounded_at_75(df: pd.DataFrame, ctx: Context) -> tuple[list[Check], list[str]]:
+    what_b, what_f = f"additive heads: at most {pct(BOUND, 0)}", "antisymmetric heads: one order forced by the sign of c − t"
+    what_x = f"antisymmetric heads: at most {pct(BOUND, 0)} over both orders, exactly"
+    add = structured(df, additive=True)
+    checks = []
+    if add.empty:
+        checks.append(gap(what_b, "no run of an additive head", ctx))
+    else:
+        n = add["n_test_pairs"].fillna(0)
+        over = add[significantly_above(add["test_acc_both_orders"], 2 * n, BOUND)
+                   | (add["pair_order"].isin(SWAP_SYMMETRIC) & significantly_above(add["test_acc"], n, BOUND))]
+        rnd = swap_symmetric(add)
+        checks.append(Check(what_b, VIOLATED if len(over) else HOLDS,
+                            f"highest accuracy over both orders {pct(add['test_acc_both_orders'].max())} ({len(add)} runs)"
+                            + (f", in their own random order {pct(rnd['test_acc'].max())} ({len(rnd)} runs)" if len(rnd) else "")
+                            + " (violated only if significantly above the bound)"
+                            + (f". Above: {run_list(over, 'test_acc_both_orders')}" if len(over) else "")))
+    anti = structured(df, antisymmetric=True)
+    anti = anti[anti["swap_center"].notna()]
+    if anti.empty:
+        ev = "no run of an antisymmetric head (measured at initialisation)"
+        return [*checks, gap(what_f, ev, ctx), gap(what_x, ev, ctx)], []
+    frac = anti.apply(forced, axis=1)
+    bad = anti[frac < 1 - 1e-9]
+    checks.append(Check(what_f, VIOLATED if len(bad) else HOLDS,
+                        f"in {int((frac >= 1 - 1e-9).sum())} of {len(anti)} runs every test pair of the class the sign of "
+                        f"c − t works against is wrong in at least one of its two orders (lowest fraction {pct(frac.min())})"
+                        + (f". Not forced: {', '.join(bad['run_id'])}" if len(bad) else "")))
+    bad = anti[anti["test_acc_both_orders"] > BOUND + CEILING_TOL]
+    checks.append(Check(what_x, VIOLATED if len(bad) else HOLDS,
+                        f"highest accuracy over both orders {pct(anti['test_acc_both_orders'].max())} ({len(anti)} runs)"
+                        + (f". Above the bound: {run_list(bad, 'test_acc_both_orders', '{:.3f}')}" if len(bad) else "")))
+    srt = fixed_order(add)
+    notes = [f"On pairs in a fixed order the additive heads score {pct(srt['test_acc'].mean())} in the pairs' own order on "
+             f"average, {pct(srt['test_acc_both_orders'].mean())} over both orders ({len(srt)} runs)."] if len(srt) else []
+    return checks, notes
 
 
 # ---------------------------------------------------------------- predictions: could have gone the other way
 
 
-def collapse_check(what: str, df: pd.DataFrame, levels: dict, ctx: dict) -> Check:
-    """At chance by the CI in every cell, and a constant output (std below COLLAPSE_STD) in every run."""
-    chance = level_check(what, df, levels, ctx, AT_CHANCE)
-    if df.empty:
-        return chance
-    std, auc = df["score_std"], df["test_auc"]
-    ev = (f"{chance.evidence}; spread of the output over test pairs (std) {std.min():.3f}–{std.max():.3f} "
-          f"(collapsed if < {COLLAPSE_STD} in every run), ROC AUC {auc.min():.3f}–{auc.max():.3f} (0.5 = no information)")
-    flat = df[std > COLLAPSE_STD]
-    if len(flat) and chance.verdict != NOT_MEASURED:
-        return Check(what, CONTRADICTED, f"{ev}. Output not collapsed: {_run_list(flat, 'score_std')}")
-    return Check(what, chance.verdict, ev, chance.command)
-
-
-def claim_collapse(df: pd.DataFrame, ctx: dict) -> Claim:
-    c = Claim(4, "Collapse", "For a loss convex in z (BCE), averaging the two orders makes every non-constant w·f "
-              "raise the loss, so training drives w·f to a constant and accuracy to 50 %; the encoder cannot help.")
-    base = where(flat_antisymmetric(df), pair_order="random")
-    c.checks.append(collapse_check("binary cross-entropy (convex in z): chance and a constant output",
-                                   where(base, loss="bce"), {"head": "subtract", "loss": "bce",
-                                                             "convention": ["distance", "similarity"]}, ctx))
-    c.checks.append(collapse_check("the asker's contrastive loss: chance and a constant output",
-                                   where(base, loss="contrastive", encoder="mlp"), {"head": "subtract"}, ctx))
-    c.checks.append(collapse_check("a CNN encoder does not help", where(base, encoder="cnn"),
-                                   {"head": "subtract", "encoder": "cnn"}, ctx))
-    ok = df[df["symmetric"]]
-    if len(ok):
-        c.notes.append(f"For comparison, symmetric heads spread their output with std {ok['score_std'].mean():.3f} "
-                       f"and reach ROC AUC {ok['test_auc'].mean():.3f} on average.")
-    cnn = where(df[df["symmetric"]], **{**BASELINE, "encoder": "cnn"})
-    if len(cnn):
-        c.notes.append("The CNN encoder itself learns the digits: "
-                       + "; ".join(f"{describe(lv)}: {acc_text(mean_ci(g['test_acc']))}" for lv, g in cells(cnn)) + ".")
-    return c
-
-
-def claim_fixes(df: pd.DataFrame, ctx: dict) -> Claim:
-    c = Claim(5, "Fixes, and the control that proves the cause", "A head symmetric in its inputs works; so does a hidden "
-              "nonlinear layer after the subtraction (relu(u) + relu(−u) = |u| can be learnt); and the same subtract "
-              "head learns when pairs come in a fixed order, which breaks the data's swap symmetry.")
-    base = where(df, **BASELINE)
-    sym = base[base["symmetric"]]
-    c.checks.append(level_check("symmetric heads work", sym, {"head": ["distance", "absdiff"]}, ctx, WORKS))
-    missing = [h for h in builtin_symmetric_heads() if h not in set(sym["head"])]
-    if len(sym) and missing:
-        c.notes.append(f"Not run: {', '.join(value_name('head', h) for h in missing)} "
-                       f"(`{sweep_command({'head': missing}, ctx)}`).")
-
-    # The hidden layer: subtract at depth d > 0 works, and beats depth 0 (one-sided Welch, Holm within the claim).
-    anti = df[df["antisymmetric"]]
-    around = where(anti, **{k: v for k, v in BASELINE.items() if k != "depth"})
-    flat, deep = around[around["depth"] == 0], around[around["depth"] > 0]
-    depth_contrasts = [contrast(f"{value_name('depth', d)} > no hidden layer", flat["test_acc"], g["test_acc"])
-                       for d, g in deep.groupby("depth")]
-    # The control: sorted order works, random order is at chance, and sorted beats random, per matched setting.
-    sub0 = flat_antisymmetric(df)
-    srt, rnd_all = where(sub0, pair_order="sorted"), where(sub0, pair_order="random")
-    control = []
-    for lv, g in cells(srt):
-        same = {f: sorted(set(g[f])) for f in ("loss", "convention", "encoder")}
-        rnd = where(rnd_all, **same)
-        name = describe({k: v for k, v in lv.items() if k not in ("pair_order", "head", "depth")}) or "Keras setting"
-        control.append((lv, g, rnd, contrast(f"{name}: smaller digit first > random order", rnd["test_acc"], g["test_acc"])))
-    family = adjust(depth_contrasts + [x[3] for x in control])
-    depth_contrasts, control_contrasts = family[:len(depth_contrasts)], family[len(depth_contrasts):]
-
-    hidden = level_check("a hidden layer after the subtraction works", deep, {"head": "subtract", "depth": 1}, ctx, WORKS)
-    c.checks.append(with_contrasts(hidden, depth_contrasts))
-
-    what = "control: the same head learns on pairs in a fixed order, not on random order"
-    cmd = sweep_command({"head": "subtract", "pair_order": ["random", "sorted"]}, ctx)
-    if srt.empty:
-        c.checks.append(Check(what, NOT_MEASURED, "no sorted-order run", cmd))
-        return c
-    rnd_used = pd.concat([x[2] for x in control]).drop_duplicates("run_id")
-    if rnd_used.empty:
-        c.checks.append(Check(what, NOT_MEASURED, "no random-order run in the sorted runs' setting", cmd))
-        return c
-    works = level_check("sorted", srt, {"head": "subtract", "pair_order": "sorted"}, ctx, WORKS)
-    chance = level_check("random", rnd_used, {"head": "subtract"}, ctx, AT_CHANCE)
-    verdict = combine([works.verdict, chance.verdict, *(x.verdict for x in control_contrasts)])
-    evidence = (f"smaller digit first — {works.evidence}; random order — {chance.evidence}. "
-                + "; ".join(x.text for x in control_contrasts))
-    c.checks.append(Check(what, verdict, evidence, works.command or chance.command))
-    return c
-
-
-def claim_convention(df: pd.DataFrame, ctx: dict) -> Claim:
-    c = Claim(6, "The loss sign convention is not the cause", "Subtract fails under both conventions and |a−b| + dense "
-              "works under both; for the distance head only 'same → low' can work (a metric cannot put all different "
-              "classes at one point).")
-    conv = ["distance", "similarity"]
-    around = where(df, depth=0, pair_order="random", encoder="mlp")
-    for sel, head, test, what in ((around["antisymmetric"], "subtract", AT_CHANCE, "subtract fails under both conventions"),
-                                  (around["symmetric"] & ~around["weightless"], "absdiff", WORKS,
-                                   "|a−b| + dense (symmetric, learned) works under both conventions")):
-        runs = around[sel]
-        have = set(runs["convention"])
-        if not set(conv) <= have:
-            lack = [x for x in conv if x not in have]
-            c.checks.append(Check(what, NOT_MEASURED, f"no run with {', '.join(value_name('convention', x) for x in lack)}",
-                                  sweep_command({"head": head, "convention": lack}, ctx)))
+@claim(4, "Additive heads carry no information on swap-symmetric pairs",
+       "Under a loss convex in the logit, the best additive head on Keras pairs is a constant, for any encoder "
+       "(theorem 4); the prediction is that training finds it, under that loss and under others, with any encoder: "
+       "every run's ROC AUC at 0.5 within its interval.")
+def additive_no_information(df: pd.DataFrame, ctx: Context) -> tuple[list[Check], list[str]]:
+    add = swap_symmetric(structured(df, additive=True))
+    enc = ctx.baseline.get("encoder")
+    base, other = add[add["encoder"] == enc], add[add["encoder"] != enc]
+    convex = base["loss_convex"].fillna(False).astype(bool) if "loss_convex" in base else pd.Series(False, index=base.index)
+    heads = {"head": heads_of(add)} if len(add) else None
+    parts = (("a loss convex in the logit: the theorem's optimum, a constant", base[convex], "loss"),
+             ("a loss not convex in the logit (the contrastive loss on a sigmoid)", base[~convex], "loss"),
+             ("another encoder does not help", other, "encoder"))
+    checks = []
+    for what, runs, group in parts:
+        if len(runs):
+            checks.append(level_check(what, runs, heads or {}, ctx, NO_INFO))
+        elif heads:  # the additive heads of the runs, with the config's other options of the missing factor
+            checks.append(gap(what, "no additive run of this kind", ctx, {**heads, group: ctx.words.others(group)}
+                              if ctx.words.others(group) else None))
         else:
-            c.checks.append(level_check(what, runs, {"head": head}, ctx, test))
-    d = around[around["weightless"] & around["symmetric"]]
-    for cv, test, what in (("distance", WORKS, "distance head, same → low: works"),
-                           ("similarity", NO_BETTER, "distance head, same → high: no better than chance")):
-        c.checks.append(level_check(what, where(d, convention=cv), {"head": "distance", "convention": cv}, ctx, test))
-    return c
+            checks.append(gap(what, "no additive run on random-order pairs", ctx))
+    notes = []
+    learn = swap_symmetric(structured(df, additive=False))
+    if len(learn):
+        notes.append(f"For comparison, heads with an interaction term on the same pairs: {auc_text(learn)}; their output "
+                     f"spread (std) {learn['score_std'].mean():.3f} on average, the additive heads' {add['score_std'].mean():.3f}."
+                     if len(add) else f"For comparison, heads with an interaction term: {auc_text(learn)}.")
+    return checks, notes
 
 
-SANITY = (claim_antisymmetry, claim_symmetric_data, claim_ceiling)
-PREDICTIONS = (claim_collapse, claim_fixes, claim_convention)
-CLAIMS = SANITY + PREDICTIONS
+def best_additive(df: pd.DataFrame, keys: dict) -> pd.DataFrame:
+    """The additive cell with the highest mean accuracy in a context (the one an interacting head must beat)."""
+    pool = structured(where(df, **keys), additive=True)
+    if pool.empty:
+        return pool
+    means = pool.groupby(["head", "depth"], observed=True)["test_acc"].mean()
+    h, d = means.idxmax()
+    return pool[(pool["head"] == h) & (pool["depth"] == d)]
 
 
-def check_claims(df: pd.DataFrame, ctx: dict[str, Any]) -> list[Claim]:
-    """Every claim of docs/mechanism.md against measured runs `df` (already at the common context `ctx`)."""
-    df = traits(df)
-    return [f(df, ctx) for f in CLAIMS]
+@claim(5, "Interacting heads learn",
+       "A head with an interaction term learns on random-order pairs: above chance, and above the best additive head "
+       "of the same context; a hidden layer makes an additive merge interacting, and it then beats the same merge "
+       "without one.")
+def interacting_heads_learn(df: pd.DataFrame, ctx: Context) -> tuple[list[Check], list[str]]:
+    rnd = swap_symmetric(around_baseline(df, ctx, "depth", "encoder", "pair_order"))
+    inter = structured(rnd, additive=False)
+    what_l, what_h = "every interacting head learns (random order, the Keras loss and convention)", \
+        "a hidden layer after an additive merge learns, and beats the merge without one"
+    if inter.empty:
+        return [gap(what_l, "no run of an interacting head on random-order pairs", ctx),
+                gap(what_h, "no run of a hidden layer after an additive merge", ctx)], []
+    beat = []
+    for lv, g in cells(inter, ctx):
+        row = g.iloc[0]
+        rival = best_additive(rnd, context_of(row, ("encoder", "loss", "convention")))
+        if len(rival):
+            beat.append(contrast(f"{ctx.setting(lv)} > {ctx.setting({'head': rival['head'].iloc[0], 'depth': rival['depth'].iloc[0]})}",
+                                 rival["test_acc"], g["test_acc"]))
+    # a hidden layer: the same merge (class) with depth d > 0 against depth 0, where depth 0 is additive
+    deep, merge_contrasts = [], []
+    flat = structured(rnd[rnd["depth"] == 0], additive=True)
+    for (target, enc), g0 in flat.groupby(["head._target_", "encoder"], observed=True):
+        more = inter[(inter["head._target_"] == target) & (inter["encoder"] == enc) & (inter["depth"] > 0)]
+        deep.append(more)
+        merge_contrasts += [contrast(f"{ctx.setting({'head': g['head'].iloc[0], 'depth': d})} > no hidden layer",
+                                     g0["test_acc"], g["test_acc"]) for d, g in more.groupby("depth")]
+    family = adjust(beat + merge_contrasts)
+    beat, merge_contrasts = family[:len(beat)], family[len(beat):]
+    checks = [with_contrasts(level_check(what_l, inter, {}, ctx, LEARNS), beat)]
+    deep_runs = pd.concat(deep) if deep else inter.iloc[0:0]
+    if deep_runs.empty:
+        checks.append(gap(what_h, "no hidden layer after an additive merge in the runs", ctx,
+                          {"head": heads_of(flat), "depth": [0, 1]} if len(flat) else None))
+    else:
+        checks.append(with_contrasts(level_check(what_h, deep_runs, {}, ctx, LEARNS), merge_contrasts))
+    return checks, []
+
+
+@claim(6, "A fixed order rescues additive heads that are not symmetric, and only those",
+       "On pairs with the smaller digit first an additive head that is not symmetric can rank the digits and learns, "
+       "beating itself on random order; a symmetric additive head still carries no information (theorem 5).")
+def fixed_order_rescues(df: pd.DataFrame, ctx: Context) -> tuple[list[Check], list[str]]:
+    add = structured(df, additive=True)
+    asym, sym = add[add["symmetric"].eq(False).fillna(False).astype(bool)], structured(add, symmetric=True)
+    what_r = "additive heads that are not symmetric learn in a fixed order, and beat random order"
+    what_s = "symmetric additive heads carry no information in a fixed order either"
+    checks = []
+    srt = fixed_order(asym)
+    if srt.empty:
+        checks.append(gap(what_r, "no fixed-order run of an additive head that is not symmetric", ctx,
+                          {"head": heads_of(asym), "pair_order": [*SWAP_SYMMETRIC, *FIXED]} if len(asym) else None))
+    else:
+        cons = []
+        for lv, g in cells(srt, ctx):
+            same = where(swap_symmetric(asym), **{**{k: v for k, v in lv.items() if k != "pair_order"},
+                                                  **{k: g[k].iloc[0] for k in ("head._target_", "encoder", "loss", "convention")}})
+            cons.append(contrast(f"{ctx.setting({k: v for k, v in lv.items() if k != 'pair_order'})}: fixed > random order",
+                                 same["test_acc"], g["test_acc"]))
+        check = with_contrasts(level_check(what_r, srt, {}, ctx, LEARNS), adjust(cons))
+        if any(c.verdict == NOT_MEASURED for c in cons) and check.verdict == NOT_MEASURED and not check.command:
+            check = Check(check.what, check.verdict, check.evidence,
+                          sweep_command({"head": heads_of(srt), "pair_order": list(SWAP_SYMMETRIC)}, ctx))
+        checks.append(check)
+    srt = fixed_order(sym)
+    checks.append(level_check(what_s, srt, {}, ctx, NO_INFO) if len(srt) else
+                  gap(what_s, "no fixed-order run of a symmetric additive head", ctx,
+                      {"head": heads_of(sym), "pair_order": list(FIXED)} if len(sym) else None))
+    return checks, []
+
+
+@claim(7, "The loss sign convention is not the cause",
+       "Flipping the loss and the accuracy together does not change a head's structure: additive heads carry no "
+       "information under both conventions, interacting heads with weights learn under both; a weightless distance "
+       "can only work as 'same → low'.")
+def convention_is_not_the_cause(df: pd.DataFrame, ctx: Context) -> tuple[list[Check], list[str]]:
+    rnd = swap_symmetric(around_baseline(df, ctx, "depth", "convention", "pair_order"))
+    sides = {False: "same → low", True: "same → high"}
+    checks = []
+    for what, runs, test in (("additive heads carry no information under both conventions",
+                              structured(rnd, additive=True), NO_INFO),
+                             ("interacting heads with weights learn under both conventions",
+                              structured(rnd[~rnd["weightless"].fillna(False).astype(bool)], additive=False), LEARNS)):
+        have = set(runs["same_high"].dropna().astype(bool))
+        if have != {False, True}:
+            lack = ", ".join(sides[s] for s in (False, True) if s not in have)
+            checks.append(gap(what, f"no run with {lack}", ctx,
+                              {"head": heads_of(runs), "convention": list(VALUE_NAMES["convention"])} if len(runs) else None))
+        else:
+            checks.append(level_check(what, runs, {}, ctx, test))
+    metric = rnd[rnd["weightless"].fillna(False).astype(bool)]
+    for high, test, what in ((False, LEARNS, "a weightless head, same → low: learns"),
+                             (True, NO_BETTER, "a weightless head, same → high: no better than chance")):
+        runs = metric[metric["same_high"].eq(high).fillna(False).astype(bool)]
+        checks.append(level_check(what, runs, {}, ctx, test) if len(runs) else
+                      gap(what, f"no run of a weightless head with {sides[high]}", ctx,
+                          {"head": heads_of(metric), "convention": list(VALUE_NAMES["convention"])} if len(metric) else None))
+    return checks, []

@@ -1,204 +1,297 @@
-"""The report's text: blocks built from the analysis. Every sentence with a number takes it from the runs."""
+"""The document: everything the report says (`Analysis`, computed by the pure `analyse`), written out as Markdown.
+
+Every sentence with a number takes it from the runs. The analysis holds plain text; this module adds the only
+markup (headings, bold verdicts, code spans, tables, images) and escapes every piece of text that comes from the
+runs (a head's label, a config value, a folder name), so none of it can become markup.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
-from ablation.store import write_text
+from . import accounts as acc
+from .claims import check_claims
+from .judge import (ALPHA, CONTRADICTED, HOLDS, MIN_SEEDS, NOT_MEASURED, PREDICTION_VERDICTS, SUPPORTED, THRESHOLDS,
+                    VIOLATED, Claim)
+from .plots import FIGURES
+from .plots.files import collapse_words, view_words
+from .select import Context, in_context, measured, structured, where
+from .tables import effects_words, factor_effects, head_table, head_table_words, summary, summary_words
+from .thread import original_table
+from ablation.mechanism import FIXED, SWAP_SYMMETRIC
 
-from .analysis import FIGURES, MECHANISM_FIGURES, Analysis
-from .labels import CELL, pct, setting, value_name
-from .render import Block, Bullets, Code, Heading, Image, Para, Table, to_html, to_markdown
-from .rivals import conclusion, summary_line
-from .select import BASELINE, measured, where
-from .stats import mean_ci
-from .tables import effects_words, summary_words
-from .verdicts import (ALPHA, CONTRADICTED, HOLDS, INCONCLUSIVE, MIN_SEEDS, NOT_MEASURED, NOT_TESTABLE, SUPPORTED,
-                       THRESHOLDS, VIOLATED, Claim)
+from .words import CELL, CONTEXT, md_escape, pct, plural
 
 DOC = "docs/mechanism.md"
-SECTIONS = {1: "1. Antisymmetry", 2: "2. Swap-symmetric data", 3: "3. The 75 % ceiling", 4: "4. Collapse",
-            5: "5. Fixes and the control", 6: "6. The loss sign convention"}
-PREDICTION_VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, NOT_MEASURED)
-
 TITLE = "Why subtract + a single dense layer fails: what the runs show"
 
 
-def provenance(a: Analysis, results_dir: Path) -> str:
-    counts = a.runs["status"].value_counts()
-    status = ", ".join(f"{n} {s}" for s, n in counts.items())
+@dataclass
+class Analysis:
+    runs: pd.DataFrame  # every run folder that passes the filter, whatever its status
+    ctx: Context  # the setting verdicts and plots hold fixed, and the report's words
+    cell: list[str]  # the levels of a cell (select.cell_keys)
+    summary: pd.DataFrame
+    effects: pd.DataFrame
+    heads: pd.DataFrame  # one row per head × depth × pair order: structure, prediction, verdict
+    claims: list[Claim]
+    accounts: list[acc.Account]
+    proposals: list[tuple[str, str]]
+    original: dict[str, Any] = field(default_factory=dict)  # the thread's table beside the full-MNIST runs
+    other_code: pd.DataFrame = field(default_factory=pd.DataFrame)  # runs set aside as other code, per code
+    code: str = "current"  # which code's runs are in the statistics: current or all
+    mechanism: str = ""  # the mechanism figures' numbers in words
+
+
+def analyse(runs: pd.DataFrame, ctx: Context, cell: list[str], thread_cells: list[dict[str, Any]],
+            files: dict[str, pd.DataFrame] | None = None) -> Analysis:
+    """Everything the report says, from tables in memory. `files`: the per-run tables the mechanism figures read
+    (history.csv, views.csv.gz), for their numbers in words."""
+    df = in_context(runs, ctx.fixed)
+    files = files or {}
+    a = Analysis(runs, ctx, cell, summary(runs, cell), factor_effects(where(measured(runs), **{k: ctx.fixed[k] for k in
+                 CONTEXT if k in ctx.fixed}), ctx), head_table(df, ctx), check_claims(df, ctx), acc.accounts(df, ctx),
+                 acc.proposals(df, ctx), original_table(runs, thread_cells, ctx))
+    a.mechanism = " ".join(t for t in (view_words(files.get("views.csv.gz", pd.DataFrame()), ctx),
+                                       collapse_words(files.get("history.csv", pd.DataFrame()), ctx)) if t)
+    return a
+
+
+# ---------------------------------------------------------------- Markdown pieces
+
+
+def code(text: str) -> str:
+    """A code span that holds any text literally (its fence is longer than any run of backticks inside)."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {text} {fence}" if longest else f"`{text}`"
+
+
+def md_table(df: pd.DataFrame) -> str:
+    """A GitHub Markdown table of plain-text cells (escaped: `|` and every mark)."""
+    cell = lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else md_escape(v).replace("\n", " ")  # noqa: E731
+    head = "| " + " | ".join(cell(c) for c in df.columns) + " |"
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, "|" + "|".join("---" for _ in df.columns) + "|", *rows])
+
+
+def check_item(verdict: str, what: str, evidence: str, command: str | None) -> str:
+    text = f"**{verdict}** — {md_escape(what)}: {md_escape(evidence)}"
+    return text + (f". To measure it: {code(command)}" if command else "")
+
+
+def image(name: str, caption: str, drawn: dict[str, bool]) -> str:
+    if not drawn.get(name):
+        return f"{code(name)}: no runs to plot."
+    return f"![{md_escape(caption)}]({name})\n\n*{md_escape(caption)}*"
+
+
+# ---------------------------------------------------------------- sections
+
+
+def provenance(a: Analysis, runs_dir: str) -> str:
+    status = ", ".join(f"{n} {s}" for s, n in a.runs["status"].value_counts().items())
     m = measured(a.runs)
-    inside = where(m, **a.ctx)
-    ctx = ", ".join(value_name(k, v) for k, v in a.ctx.items())
-    text = (f"Generated from {len(a.runs)} run folders under `{results_dir / 'runs'}` ({status}). Verdicts and plots use "
-            f"the {len(inside)} completed runs with the most common setting ({ctx}).")
+    inside = in_context(a.runs, a.ctx.fixed)
+    text = (f"Generated from {plural(len(a.runs), 'run folder')} under {code(runs_dir)} ({md_escape(status)}). Verdicts "
+            f"and plots use the {len(inside)} completed runs with the most common setting "
+            f"({md_escape(a.ctx.setting(a.ctx.fixed))}).")
     if len(m) > len(inside):
         text += f" {len(m) - len(inside)} completed runs with other settings appear in the summary table only."
     return text
 
 
+def _group(rows: pd.DataFrame, what: str, ctx: Context) -> str:
+    """One sentence on a group of per-head rows: its heads' accuracies and AUCs, and how its prediction fared."""
+    depth = rows["depth"].nunique() > 1
+    heads = "; ".join(f"{ctx.setting({'head': r['head'], **({'depth': r['depth']} if depth else {})})} {pct(r['test_acc'])}"
+                      for _, r in rows.iterrows())
+    ok = int((rows["verdict"] == SUPPORTED).sum())
+    fate = ("as predicted" if ok == len(rows) else
+            f"{ok} of {len(rows)} as predicted; " + ", ".join(f"{n} {v}" for v, n in
+                                                          rows.loc[rows["verdict"] != SUPPORTED, "verdict"].value_counts().items()))
+    return (f"{what} (predicted: {rows['prediction'].iloc[0]}): {heads} (ROC AUC {rows['auc_min'].min():.2f}–"
+            f"{rows['auc_max'].max():.2f}) — {fate}.")
+
+
 def in_short(a: Analysis) -> str:
-    df = where(measured(a.runs), **a.ctx)
-    base = where(df, **BASELINE)
-    parts = []
-    for head in ("subtract", "distance", "absdiff"):
-        ci = mean_ci(where(base, head=head)["test_acc"])
-        if ci.n:
-            parts.append(f"{value_name('head', head)} {pct(ci.mean)}")
-    text = ""
-    if parts:
-        text = f"Mean test accuracy without a hidden layer, in the Keras setting: {'; '.join(parts)} (chance is 50 %). "
+    """The answer in one paragraph, from the per-head table, the claims and the accounts."""
+    t, ctx = a.heads, a.ctx
+    sentences = []
+    if len(t):
+        keras = t
+        for col, value in ((k, v) for k, v in ctx.baseline.items() if k in t and k not in ("depth", "pair_order")):
+            keras = keras[keras[col] == value]
+        rnd, srt = keras[keras["pair_order"].isin(SWAP_SYMMETRIC)], keras[keras["pair_order"].isin(FIXED)]
+        for rows, what in ((structured(rnd, additive=True), "On random-order pairs the additive heads"),
+                           (structured(rnd, additive=False), "The heads with an interaction term"),
+                           (structured(srt, additive=True, symmetric=False),
+                            "On pairs in a fixed order the additive heads that are not symmetric"),
+                           (structured(srt, additive=True, symmetric=True), "The symmetric additive heads")):
+            if len(rows):
+                sentences.append(_group(rows, what, ctx))
+    text = md_escape(" ".join(sentences)) + " " if sentences else ""
+    by_key = {x.key: x for x in a.accounts}
+    d, e = by_key.get("d"), by_key.get("e")
+    if d is not None and e is not None:
+        text += (f"So: “{md_escape(d.statement)}” — **{d.verdict}**; “{md_escape(e.statement)}” — **{e.verdict}**. ")
     preds = [k.verdict for c in a.claims if not c.sanity for k in c.checks]
     counts = ", ".join(f"{preds.count(v)} {v}" for v in PREDICTION_VERDICTS if preds.count(v) or v in (SUPPORTED, CONTRADICTED))
     numbers = ", ".join(str(c.number) for c in a.claims if not c.sanity)
-    text += (f"Claims {numbers} make {len(preds)} predictions that the runs could contradict, each judged with at least "
-             f"{MIN_SEEDS} seeds per setting by its 95 % CI and one-sided tests: {counts}.")
-    bad = [f"{c.number} ({c.title})" for c in a.claims if not c.sanity and c.verdict == CONTRADICTED]
+    text += (f"Claims {numbers} make {len(preds)} predictions the runs could contradict, each judged with at least "
+             f"{MIN_SEEDS} seeds per setting: {counts}.")
+    bad = [f"{c.number} ({md_escape(c.title)})" for c in a.claims if not c.sanity and c.verdict == CONTRADICTED]
     if bad:
         text += f" **The runs contradict claim{'s' if len(bad) > 1 else ''} {', '.join(bad)}**: see below."
     sanity = [k.verdict for c in a.claims if c.sanity for k in c.checks]
     text += (f" Apart from these, {sanity.count(HOLDS)} of {len(sanity)} sanity checks (true by construction) hold"
              + (f"; **{sanity.count(VIOLATED)} violated: a bug**" if VIOLATED in sanity else "")
              + (f"; {sanity.count(NOT_MEASURED)} not measured" if NOT_MEASURED in sanity else "") + ".")
-    if a.rivals:
-        text += " Rival explanations from the thread: " + "; ".join(
-            f"({r.key}) {r.statement} — {r.verdict}" for r in a.rivals) + "."
     return text
 
 
-def claim_blocks(claims: list[Claim]) -> list[Block]:
-    out: list[Block] = []
+def head_section(a: Analysis) -> list[str]:
+    if a.heads.empty:
+        return ["No completed run in the report's setting."]
+    return [f"Each head's structure is measured on the model at initialisation (`ablation/structure.py`: interaction, "
+            f"symmetry and antisymmetry of its logit, relative to its spread); the prediction follows from that "
+            f"structure and the pair order ({code(DOC)}); the verdict judges it on the runs: *learns* by the accuracy's "
+            f"95 % CI over seeds, *chance* by every run's ROC AUC interval over its test pairs.",
+            md_table(head_table_words(a.heads, a.ctx.words))]
+
+
+def claim_section(claims: list[Claim]) -> list[str]:
+    out = []
     for c in claims:
-        out.append(Heading(3, f"{c.number}. {c.title}: {c.verdict}"))
-        out.append(Para(f"*{'By construction' if c.sanity else 'Prediction'}* (`{DOC}`, {SECTIONS.get(c.number, c.title)}): "
-                        f"{c.statement}"))
-        items = []
-        for k in c.checks:
-            item = f"**{k.verdict}** — {k.what}: {k.evidence}"
-            if k.command:
-                item += f". To measure it: `{k.command}`"
-            items.append(item)
-        out.append(Bullets(items))
-        out.extend(Para(n) for n in c.notes)
+        out.append(f"### {c.number}. {md_escape(c.title)}: {c.verdict}")
+        out.append(f"*{'By construction' if c.sanity else 'Prediction'}* ({code(DOC)}): {md_escape(c.statement)}")
+        out.append("\n".join(f"- {check_item(k.verdict, k.what, k.evidence, k.command)}" for k in c.checks))
+        out.extend(md_escape(n) for n in c.notes)
     return out
 
 
-def rules() -> list[Block]:
+def rules() -> list[str]:
     rows = [{"name": k, "value": v if isinstance(v, str) else f"{v:g}", "meaning": m} for k, (v, m) in THRESHOLDS.items()]
-    return [Para(f"How a prediction is judged (`ablation/report/verdicts.py`). It needs at least {MIN_SEEDS} seeds in "
-                 f"every setting it uses, else it is *not measured* (with the command that measures it). A level is "
-                 "*supported* when the 95 % CI (Student's t over seeds) clears its line, *contradicted* when the CI lies "
-                 "wholly on the wrong side, *inconclusive* when it straddles the line. A contrast is *supported* only "
-                 f"when a one-sided Welch t-test in the predicted direction is significant at α = {ALPHA:g} after Holm's "
-                 "correction across the contrasts of its claim, *contradicted* when it is significant the other way, "
-                 "*inconclusive* otherwise, and *not testable* when every seed gave the same accuracy in both groups "
-                 "(no variance, no p-value). A check combines its parts: contradicted, else not measured, else not "
-                 "testable, else inconclusive, else supported. Sanity checks are per run: one run that breaks them is a bug."),
-            Table(pd.DataFrame(rows))]
+    return [f"How a prediction is judged (`ablation/report/judge.py`). It needs at least {MIN_SEEDS} seeds in every "
+            "setting it uses, else it is *not measured* (with the command that measures it). *Learns*: the 95 % CI of "
+            "the test accuracy over seeds lies above the chance band. *Carries no information*: every run's ROC AUC "
+            "interval over its own test pairs lies inside the no-information band (it narrows with more test pairs). "
+            "A level is *contradicted* when the interval lies wholly on the wrong side, *inconclusive* when it "
+            "straddles the line. A contrast is *supported* only when a one-sided Welch t-test in the predicted "
+            f"direction is significant at α = {ALPHA:g} after Holm's correction within its claim, *contradicted* when "
+            "significant the other way, *not testable* without variance. A check combines its parts: contradicted, "
+            "else not measured, else not testable, else inconclusive, else supported. Sanity checks are per run: one "
+            "run that breaks them is a bug. No line depends on the training budget.", md_table(pd.DataFrame(rows))]
 
 
-def rival_blocks(a: Analysis) -> list[Block]:
-    if not a.rivals:
-        return [Para("No rival explanation was tested.")]
-    out: list[Block] = [Para("The original thread offers other explanations. Each predicts something about runs this study "
-                             "has; each prediction is judged like the claims above, beside what the antisymmetry "
-                             "explanation predicts for the same runs. " + conclusion(a.rivals)),
-                        Bullets([summary_line(r) for r in a.rivals])]
-    rows = []
-    for r in a.rivals:
-        for p in r.predictions:
-            rows.append({"explanation": f"({r.key}) {r.source}", "predicts": f"{p.what} ({p.rule})", "runs": p.numbers,
-                         "verdict for it": p.rival.verdict,
-                         "antisymmetry explanation": f"{p.ours.verdict} ({p.our_rule})" if p.ours is not None else "",
-                         "contrast": p.contrast.text if p.contrast is not None else ""})
-    commands = [p.rival.command for r in a.rivals for p in r.predictions if p.rival.command]
+def account_section(a: Analysis) -> list[str]:
+    out = [md_escape("Each account predicts something about runs this study has; each prediction is judged like the "
+                     "claims, beside what additivity predicts for the same runs. " + acc.conclusion(a.accounts))]
+    items = []
+    for x in a.accounts:
+        bad = [p for p in x.predictions if p.account.verdict == CONTRADICTED]
+        line = f"({x.key}) {md_escape(x.source)}, “{md_escape(x.statement)}”: **{x.verdict}**"
+        if bad:
+            line += " — " + md_escape("; ".join(f"it predicts that {p.what}, but {p.numbers}" for p in bad[:2])) + "."
+        items.append(f"- {line}")
+    out.append("\n".join(items))
+    rows = [{"account": f"({x.key}) {x.source}", "predicts": p.what, "judged on": p.runs, "runs": p.numbers,
+             "verdict": p.account.verdict, "additivity predicts": p.additivity.verdict if p.additivity else "(its own)",
+             "contrast": p.contrast.text if p.contrast is not None else ""}
+            for x in a.accounts for p in x.predictions]
+    commands = list(dict.fromkeys(p.account.command for x in a.accounts for p in x.predictions if p.account.command))
     if commands:
-        out.append(Para("To measure what is missing: " + "; ".join(f"`{c}`" for c in dict.fromkeys(commands))))
-    out += [Para("Each prediction of each explanation, the runs it is judged on, and the antisymmetry explanation's "
-                 "prediction for the same runs:"), Table(pd.DataFrame(rows))]
+        out.append("To measure what is missing: " + "; ".join(code(c) for c in commands))
+    out.append(md_table(pd.DataFrame(rows)))
     return out
 
 
-def mechanism_blocks(a: Analysis, drawn: dict[str, bool]) -> list[Block]:
-    out: list[Block] = [Para("Subtract + a single dense layer sees each image only through one number, w·f(x): "
-                             "z(a,b) = w·f(a) − w·f(b) + c. Each run records that number for every test image "
-                             "(`views.csv.gz`); the first figure draws it by digit class, the second the spread of the "
-                             "output per epoch (`history.csv`). "
-                             + (a.mechanism or "No run in the figures' setting recorded them (runs from before the "
-                                "recording: delete them and sweep again)."))]
-    for name, caption in MECHANISM_FIGURES.items() if a.figures else ():
-        out.append(Image(name, caption) if drawn.get(name) else Para(f"*{name}: no recorded runs to plot.*"))
-    return out
-
-
-def original_blocks(a: Analysis) -> list[Block]:
+def original_section(a: Analysis) -> list[str]:
     o = a.original
-    if not o:
-        return []
-    out: list[Block] = [Para("The thread's numbers beside the same runs measured here on full MNIST by the Keras protocol "
-                             "(`+experiment=seed_table`). A number agrees when it lies inside the 95 % CI of the seeds, or "
-                             "failing that inside the range of the single runs. " + o["summary"])]
+    out = [md_escape("The thread's numbers beside the same runs measured here on full MNIST by the Keras protocol "
+                     "(+experiment=thread_table). A number agrees when it lies inside the 95 % CI of the seeds, or failing "
+                     "that inside the range of the single runs. " + o["summary"])]
     if any(r.n for r in o["rows"]):
-        out.append(Table(o["table"]))
+        out.append(md_table(o["table"]))
     return out
 
 
-def problem_table(runs: pd.DataFrame) -> pd.DataFrame:
-    bad = runs[runs["status"] != "completed"]
+def problem_table(a: Analysis) -> pd.DataFrame:
+    bad = a.runs[a.runs["status"] != "completed"]
     known = [f for f in CELL if f != "data"]
     return pd.DataFrame({
         "run": bad["run_id"], "status": bad["status"],
-        "setting": [setting({f: r[f] for f in known if pd.notna(r[f])}) or "unknown" for _, r in bad.iterrows()],
+        "setting": [a.ctx.setting({f: r[f] for f in known if pd.notna(r[f])}) or "unknown" for _, r in bad.iterrows()],
         "detail": [str(d)[:200] if pd.notna(d) else "" for d in bad["detail"]],
     })
 
 
-def document(a: Analysis, results_dir: Path, drawn: dict[str, bool] | None = None) -> list[Block]:
-    """The whole report; `drawn` says which figure files exist (none if not given)."""
-    drawn = drawn or {}
+def other_code_text(a: Analysis) -> str | None:
+    if a.other_code.empty:
+        return None
+    n = int(a.other_code["runs"].sum())
+    codes = "; ".join(f"code {r.code}: {r.runs} runs ({r.statuses}; heads {r.heads or 'unknown'})"
+                      for r in a.other_code.itertuples())
+    return (md_escape(f"{plural(n, 'run folder')} made by other code than the current one (or before runs recorded "
+                      f"their code) are kept on disk and left out of every table, plot and verdict: {codes}. ")
+            + f"{code('python -m ablation.report code=all')} includes them, with the code as a factor.")
+
+
+def versions_text(a: Analysis) -> str | None:
+    m = measured(a.runs)
+    parts = []
+    for col in ("torch_version", "python_version", "ablation_version"):
+        counts = m[col].value_counts() if col in m else pd.Series(dtype=int)
+        if len(counts) > 1:
+            parts.append(f"{col.removesuffix('_version')} " + ", ".join(f"{v} ({plural(n, 'run')})" for v, n in counts.items()))
+    return md_escape("The completed runs were made with different library versions (not part of a run's identity, so "
+                     "not a factor): " + "; ".join(parts) + ".") if parts else None
+
+
+def markdown(a: Analysis, runs_dir: str, drawn: dict[str, bool], plots: bool = True) -> str:
+    """The whole report as Markdown; `drawn` says which figure files exist."""
+    figs = {f.section: [] for f in FIGURES}
+    for f in FIGURES:
+        figs[f.section].append(image(f.name, f.caption, drawn) if plots else "")
     sanity, predictions = [c for c in a.claims if c.sanity], [c for c in a.claims if not c.sanity]
-    blocks: list[Block] = [Heading(1, TITLE), Para(provenance(a, results_dir)), Heading(2, "In short"), Para(in_short(a)),
-                           Heading(2, "Why subtract + a single dense layer fails"),
-                           Para(f"The mechanism of `{DOC}`, claim by claim. Claims 1–3 are sanity checks: they follow "
-                                "from algebra and from how the pairs are built, so they cannot be findings; they are "
-                                "measured to catch a bug. Claims 4–6 are predictions the runs could contradict."),
-                           Heading(2, "Sanity checks: what holds by construction"), *claim_blocks(sanity),
-                           Heading(2, "Predictions: what the runs could contradict"), *rules(), *claim_blocks(predictions),
-                           Heading(2, "Rival explanations"), *rival_blocks(a),
-                           Heading(2, "The mechanism, drawn"), *mechanism_blocks(a, drawn),
-                           Heading(2, "The original table, reproduced"), *original_blocks(a),
-                           Heading(2, "The asker's two proposals"), *(Para(t) for t in a.answers),
-                           Heading(2, "Plots")]
-    if not a.figures:
-        blocks.append(Para("Plots were not drawn (`plots=false`)."))
-    for name, caption in FIGURES.items() if a.figures else ():
-        blocks.append(Image(name, caption) if drawn.get(name) else Para(f"*{name}: no runs to plot.*"))
-    blocks += [Heading(2, "Test accuracy per setting"),
-               Para("Mean over seeds with its 95 % confidence interval (Student's t, n − 1 degrees of freedom); "
-                    "'both input orders' scores every test pair as (a, b) and as (b, a). Also in `summary.csv`."),
-               Table(summary_words(a.summary)),
-               Heading(2, "Factor effects"),
-               Para("Each factor changed alone from the Keras setting (the head always varies). Two-way ANOVA "
-                    "(head × factor, type II sums of squares, by least squares) where at least two heads were run at two "
-                    "of its levels, else Welch's t-test or a one-way ANOVA; effect size: partial η² (ANOVA) or the "
-                    "difference of means (t-test). Also in `effects.csv`."),
-               Table(effects_words(a.effects)) if len(a.effects) else Para("No factor was varied."),
-               Heading(2, "Runs not in the statistics")]
-    problems = problem_table(a.runs)
-    blocks.append(Table(problems) if len(problems) else Para("None: every run completed."))
-    blocks += [Para(t) for t in [a.other_code_text(), a.versions_text()] if t]  # other code: listed, not counted
-    blocks += [Heading(2, "Files"), Para("`runs.csv` (one row per run: factors, status, every metric), `summary.csv`/"
-                                         "`summary.md`, `effects.csv`/`effects.md`, the PNG plots, this report "
-                                         "(`report.md`, and `report.html` with the images embedded)."),
-               Code("python -m ablation.sweep -m +experiment=seed_question hydra/launcher=parallel\npython -m ablation.report\n"
-                    "# the original table, on full MNIST (the four IDX files in data.root, or data.download=true online):\n"
-                    "python -m ablation.sweep -m +experiment=seed_table hydra/launcher=parallel data.root=data/mnist")]
-    return blocks
+    blocks = [f"# {TITLE}", provenance(a, runs_dir), "## The whole study in one picture", *figs["first"],
+              "## In short", in_short(a), "## Each head: measured structure, prediction, verdict", *head_section(a),
+              "## Why subtract + a single dense layer fails",
+              f"The mechanism of {code(DOC)}, claim by claim. Claims 1–3 are sanity checks: they follow from its theorems, "
+              "so they cannot be findings; they are measured to catch a bug. Claims 4–7 are predictions the runs "
+              "could contradict.",
+              "## Sanity checks: what holds by construction", *claim_section(sanity),
+              "## Predictions: what the runs could contradict", *rules(), *claim_section(predictions),
+              "## Accounts the runs decide between", *account_section(a),
+              "## The mechanism, drawn", md_escape(a.mechanism) or "No run in the figures' setting recorded what they draw.",
+              *figs["mechanism"],
+              "## The asker's two proposals", *(f"**{md_escape(q)}** {md_escape(t)}" for q, t in a.proposals),
+              "## The original table, reproduced", *original_section(a),
+              "## Plots", *(figs["plots"] if plots else ["Plots were not drawn (`plots=false`)."]),
+              "## Test accuracy per setting",
+              "Mean over seeds with its 95 % confidence interval (Student's t, n − 1 degrees of freedom); 'both input "
+              "orders' scores every test pair as (a, b) and as (b, a). Also in `summary.csv`.",
+              md_table(summary_words(a.summary, a.ctx.words)),
+              "## Factor effects",
+              "Each factor changed alone from the Keras setting (the head always varies). Two-way ANOVA (head × factor, "
+              "type II sums of squares, by least squares) where at least two heads were run at two of its levels, else "
+              "Welch's t-test or a one-way ANOVA; effect size: partial η² (ANOVA) or the difference of means (t-test). "
+              "Also in `effects.csv`.",
+              md_table(effects_words(a.effects)) if len(a.effects) else "No factor was varied.",
+              "## Runs not in the statistics"]
+    problems = problem_table(a)
+    blocks.append(md_table(problems) if len(problems) else "None: every run completed.")
+    blocks += [t for t in (other_code_text(a), versions_text(a)) if t]
+    blocks += ["## Files",
+               "`runs.csv` (one row per run: factors, status, structure, every metric), `heads.csv` (the per-head "
+               "table), `summary.csv`/`summary.md`, `effects.csv`/`effects.md`, the PNG plots, this report "
+               "(`report.md`, and `report.html` with the images embedded).",
+               "```\npython -m ablation.sweep -m +experiment=question hydra/launcher=parallel\npython -m ablation.report\n"
+               "# the original table, on full MNIST (the four IDX files in data.root, or data.download=true online):\n"
+               "python -m ablation.sweep -m +experiment=thread_table hydra/launcher=parallel data.root=data/mnist\n```"]
+    return "\n\n".join(b for b in blocks if b) + "\n"
 
-
-def write_document(blocks: list[Block], out: Path) -> Path:
-    write_text(out / "report.md", to_markdown(blocks))
-    write_text(out / "report.html", to_html(blocks, out, TITLE))
-    return out / "report.md"

@@ -3,8 +3,10 @@ with a status that says what is wrong (interrupted, unreadable), and the report 
 
 A row holds the run's factors by short name (`head`, `convention`, ...), every other key of its identity by its
 dotted config key (`train.lr`, `head._target_`, `data.content`), its `code` fingerprint and whether that is the
-current code's (`code_current`), the traits its component classes declare (`symmetric`, `same_high`, ...) and
-its metrics. A record written before runs had an identity loads with its factors only, as code "unknown".
+current code's (`code_current`), what its component classes declare (`weightless`, `bounded`, labels, the side
+of "same"), its metrics, and the head's structure classified from its measurements at initialisation
+(`additive`, `symmetric`, `antisymmetric`; NA where the run measured none). A record written before runs had an
+identity loads with its factors only, as code "unknown".
 """
 
 from __future__ import annotations
@@ -15,29 +17,33 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 from hydra.errors import CompactHydraException
 
 from ablation.identity import COMPONENT_GROUPS, code_fingerprint
+from ablation.mechanism import classify
 
-from .labels import FACTORS, SHORT, register
+from .words import FACTORS, SHORT
 
+RESIDUALS = ("interaction", "symmetry_residual", "antisymmetry_residual", "identical_spread", "logit_scale")
 METRICS = (
-    "train_acc", "test_acc", "test_acc_swapped", "test_acc_both_orders", "test_auc", "swap_gap", "score_std",
-    "frac_pred_same", "neg_same_either_order", "pos_diff_either_order", "logit_std", "antisym_residual",
-    "head_bias", "final_loss", "epochs_run", "n_train_pairs", "n_test_pairs", "n_params", "neg_smaller_first",
-    "wall_time_s",
+    "train_acc", "test_acc", "test_acc_swapped", "test_acc_both_orders", "test_auc", "test_auc_lo", "test_auc_hi",
+    "swap_gap", "swap_center", "score_std", "frac_pred_same", "neg_same_either_order", "pos_diff_either_order",
+    "logit_std", *RESIDUALS, *(f"{r}_init" for r in RESIDUALS), "rectangles_all_right", "final_loss", "epochs_run",
+    "n_train_pairs", "n_test_pairs", "n_params", "neg_smaller_first", "wall_time_s",
 )
 STATUSES = ("completed", "skipped", "failed", "diverged", "interrupted", "unreadable")
 RECORDED = STATUSES[:4]  # runs with a record: factors, identity, traits (the others are listed, never counted)
-FLAGS = ("weightless", "bounded", "symmetric", "antisymmetric", "same_high")  # True/False, declared by the classes
+FLAGS = ("weightless", "bounded", "same_high", "loss_convex")  # declared by the classes; the loss's convexity measured
+STRUCTURE = ("additive", "symmetric", "antisymmetric")  # measured: classified from the residuals at initialisation
 TRAITS = (*FLAGS, "threshold", "head_label", "encoder_label", "loss_label", "data_label")
 TOP = "_identity_top"  # a row's top-level identity keys (not dotted), collected by `tidy`
 UNKNOWN_CODE = "unknown"  # the code of a record written before runs recorded theirs
 VERSIONS = ("ablation", "torch", "python")  # a record's `versions`: columns <name>_version (read, never a factor)
-COLUMNS = ("run_id", "status", "detail", *FACTORS, "code", "code_current", *TRAITS, *METRICS, "finished_at",
-           *(f"{v}_version" for v in VERSIONS))
+COLUMNS = ("run_id", "status", "detail", *FACTORS, "code", "code_current", *TRAITS, *STRUCTURE, *METRICS,
+           "finished_at", *(f"{v}_version" for v in VERSIONS))
 
 
 class ReportError(CompactHydraException):
@@ -64,7 +70,7 @@ def run_folders(results_dir: Path) -> list[Path]:
     if not folders:
         raise ReportError(
             f"no run folders under {str(runs_dir)!r}: nothing to report. Run the study first, e.g.\n"
-            "  python -m ablation.sweep -m +experiment=seed_question hydra/launcher=parallel"
+            "  python -m ablation.sweep -m +experiment=question hydra/launcher=parallel"
         )
     return folders
 
@@ -110,6 +116,7 @@ def read_run(folder: Path) -> dict[str, Any]:
     ident = {k: v for k, v in ident.items() if k not in SHORT or k.endswith("._target_")}  # short names come from factors
     top = [k for k in ident if "." not in k and k != "code"]  # a top-level key of the user's config, e.g. `device`
     traits = rec.get("traits") if isinstance(rec.get("traits"), dict) else {}
+    traits = {k: v for k, v in traits.items() if k not in STRUCTURE}  # declared structure (older records): not trusted
     detail = rec.get("reason") or rec.get("error") or ""
     code = rec.get("code") or ident.get("code") or UNKNOWN_CODE
     versions = rec.get("versions") if isinstance(rec.get("versions"), dict) else {}
@@ -139,21 +146,34 @@ def identity_columns(runs: pd.DataFrame) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _builtin_heads() -> dict[str, type]:
-    from ablation import heads
+    from ablation import heads  # imports torch (slow): only for records written before runs recorded traits
     from ablation.contract import name_of
 
-    return {name_of(c): c for c in vars(heads).values()
-            if isinstance(c, type) and issubclass(c, heads.Head) and isinstance(getattr(c, "symmetric", None), bool)}
+    return {name_of(c): c for c in vars(heads).values() if isinstance(c, type) and issubclass(c, heads.Head)
+            and c not in (heads.Head, heads.LearnedHead)}
 
 
 def builtin_traits(head: str, convention: Any) -> dict[str, Any]:
-    """Traits of a record that predates them, from the built-in head class of that name (none for others)."""
-    from ablation.contract import HEAD_FLAGS
+    """What the built-in head class of that name declares, for a record that predates traits (none for others)."""
+    from ablation.contract import HEAD_FLAGS, label_of
 
     cls = _builtin_heads().get(head)
     if cls is None:
         return {}
-    return {**{f: bool(getattr(cls, f)) for f in HEAD_FLAGS}, "same_high": convention == "similarity"}
+    return {**{f: bool(getattr(cls, f)) for f in HEAD_FLAGS}, "head_label": label_of(cls),
+            "same_high": convention == "similarity"}
+
+
+def structure(runs: pd.DataFrame) -> pd.DataFrame:
+    """The measured structure columns, classified from each run's residuals at initialisation (NA: not measured)."""
+    cols = {k: [] for k in STRUCTURE}
+    init = [runs[f"{r}_init"] if f"{r}_init" in runs else pd.Series(np.nan, index=runs.index)
+            for r in ("interaction", "symmetry_residual", "antisymmetry_residual")]
+    for i, s, a in zip(*init):
+        st = classify(None if pd.isna(i) else float(i), None if pd.isna(s) else float(s), None if pd.isna(a) else float(a))
+        for k in STRUCTURE:
+            cols[k].append(pd.NA if getattr(st, k) is None else getattr(st, k))
+    return pd.DataFrame({k: pd.array(v, dtype="boolean") for k, v in cols.items()}, index=runs.index)
 
 
 def current_code(runs: pd.DataFrame) -> pd.Series:
@@ -191,12 +211,13 @@ def tidy(rows: list[dict[str, Any]]) -> pd.DataFrame:
     for col in ("head", "encoder", "loss", "convention", "pair_order", "data", "status", "detail", "code",
                 "head_label", "encoder_label", "loss_label", "data_label", *(f"{v}_version" for v in VERSIONS)):
         df[col] = df[col].astype("string")
-    old = df["status"].isin(RECORDED) & df["symmetric"].isna() & df["head"].notna()
+    old = df["status"].isin(RECORDED) & df["bounded"].isna() & df["head"].notna()
     for i in df.index[old]:  # records from before traits: the built-in class of that name declares them
         for k, v in builtin_traits(df.at[i, "head"], df.at[i, "convention"]).items():
             df.at[i, k] = v
     for col in FLAGS:
         df[col] = df[col].astype("boolean")
+    df[list(STRUCTURE)] = structure(df)
     df.loc[df["status"].isin(RECORDED) & df["threshold"].isna(), "threshold"] = 0.5  # every built-in loss's
     df["code_current"] = current_code(df)
     df = df.sort_values(["status", "run_id"], kind="stable").reset_index(drop=True)
@@ -204,12 +225,10 @@ def tidy(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return df
 
 
-def load_runs(results_dir: str | Path) -> Loaded:
-    """Every run folder under `results_dir/runs` as one table (and the components' labels learnt from it)."""
-    folders = run_folders(Path(results_dir))
-    runs = tidy([read_run(f) for f in folders])
-    register(runs)
-    return Loaded(runs, Path(results_dir) / "runs")
+def load_runs(results_dir: str | Path, folders: list[Path] | None = None) -> Loaded:
+    """Every run folder under `results_dir/runs` (or the given ones, from `run_folders`) as one table."""
+    folders = run_folders(Path(results_dir)) if folders is None else folders
+    return Loaded(tidy([read_run(f) for f in folders]), Path(results_dir) / "runs")
 
 
 def read_per_run(runs_dir: Path, run_ids: list[str], name: str) -> pd.DataFrame:

@@ -1,5 +1,5 @@
 """Which runs answer which question: measured runs, the design's cells, the common context, slices around the
-baseline, the user's filter and the code that made the runs.
+baseline and by measured structure, the user's filter and the code that made the runs.
 
 The factors come from the runs: every key of their identity that takes two or more values among them (a key a
 run does not have, like `head.hidden` for the weightless distance head, is "not applicable", not a level).
@@ -9,18 +9,40 @@ A cell is every factor but the seed, so runs that differ in anything but the see
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .labels import CELL, CONTEXT, FACTORS, SHORT, levels
 from .load import RECORDED, ReportError, identity_columns
+from .words import CELL, CONTEXT, FACTORS, SHORT, Words
 
-# The Keras example's setting: every comparison changes one factor (and the head) away from it.
-BASELINE: dict[str, Any] = {"depth": 0, "encoder": "mlp", "loss": "contrastive", "convention": "distance", "pair_order": "random"}
+# The factors of the Keras setting (their values: the config's defaults): each comparison changes one of them.
+BASELINE = ("depth", "encoder", "loss", "convention", "pair_order")
 LOST = ("failed", "diverged")  # runs that were meant to measure a cell and did not: counted per cell
 CODES = ("current", "all")  # which runs enter the statistics: the current code's only, or every code (a factor)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every judgement of one report shares: the setting it holds fixed (`fixed`: data, epochs and one value
+    of every extra cell key) and how it names things (`words`, which also knows the config's defaults)."""
+
+    fixed: dict[str, Any] = field(default_factory=dict)
+    words: Words = field(default_factory=Words)
+    extra: tuple[str, ...] = ()  # the cell's levels beyond the known factors (e.g. train.lr in a learning-rate sweep)
+
+    @property
+    def baseline(self) -> dict[str, Any]:
+        """The Keras setting: the config's default of each baseline factor."""
+        return {f: self.words.defaults[f] for f in BASELINE if f in self.words.defaults}
+
+    def name(self, factor: str, value: object) -> str:
+        return self.words.name(factor, value)
+
+    def setting(self, levels: dict[str, object]) -> str:
+        return self.words.setting(levels)
 
 
 def measured(runs: pd.DataFrame) -> pd.DataFrame:
@@ -64,7 +86,7 @@ def _scalar(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else v
 
 
-def context(runs: pd.DataFrame, extra: list[str] | None = None) -> dict[str, Any]:
+def context(runs: pd.DataFrame, extra: list[str] | None = None, words: Words | None = None) -> dict[str, Any]:
     """The most common (data, epochs) among measured runs, then the most common value of each extra cell key
     there: verdicts compare runs within it, so they never pool, say, two learning rates."""
     m = measured(runs)
@@ -78,7 +100,7 @@ def context(runs: pd.DataFrame, extra: list[str] | None = None) -> dict[str, Any
         if vals.nunique() < 2:
             continue
         counts = vals.value_counts()
-        top = [v for v in levels(vals, key) if counts[v] == counts.max()][0]  # ties: the first in reading order
+        top = [v for v in (words or Words()).levels(vals, key) if counts[v] == counts.max()][0]  # ties: reading order
         ctx[key] = _scalar(top)
         sub = where(sub, **{key: ctx[key]})
     return ctx
@@ -120,6 +142,7 @@ def in_context(runs: pd.DataFrame, ctx: dict[str, Any] | None = None) -> pd.Data
     """Measured runs at the common (data, epochs), each extra cell key at its context value — or, in a cell that
     was never run at that value, at the cell's own most common one: one level per cell, no cell dropped."""
     ctx = context(runs) if ctx is None else ctx
+    words = Words()
     m = where(measured(runs), **{k: v for k, v in ctx.items() if k in FACTORS})
     base = [c for c in CELL if c in m]
     for key, value in ((k, v) for k, v in ctx.items() if k not in FACTORS):
@@ -128,30 +151,34 @@ def in_context(runs: pd.DataFrame, ctx: dict[str, Any] | None = None) -> pd.Data
         keep = hit & has
         for _, g in m[~has].groupby(base, dropna=False, sort=False):  # cells never run at the context value
             counts = g[key].value_counts()
-            top = [v for v in levels(g[key], key) if counts[v] == counts.max()][0]
+            top = [v for v in words.levels(g[key], key) if counts[v] == counts.max()][0]
             keep |= m.index.isin(g.index[_matches(g[key], [top])])
         m = m[keep]
     return m
 
 
-def around_baseline(runs: pd.DataFrame, *free: str) -> pd.DataFrame:
-    """Runs at the baseline for every factor except `free` (and the head and seed, always free)."""
-    return where(runs, **{f: v for f, v in BASELINE.items() if f not in free})
+def around_baseline(runs: pd.DataFrame, ctx: Context, *free: str, **change: Any) -> pd.DataFrame:
+    """Runs at the Keras setting for every baseline factor except `free` (the head and seed always free), with the
+    factors in `change` at the given values instead."""
+    return where(runs, **{**{f: v for f, v in ctx.baseline.items() if f not in free}, **change})
 
 
-def control_head(runs: pd.DataFrame) -> str | None:
-    """The head the pair-order control is about: an antisymmetric one (its class declares it), in reading order
-    (subtract first)."""
-    anti = runs[runs["antisymmetric"].fillna(False).astype(bool)] if "antisymmetric" in runs else runs.iloc[0:0]
-    heads = levels(anti["head"], "head")
-    return heads[0] if heads else None
+STRUCTURE = ("additive", "symmetric", "antisymmetric")  # measured at initialisation (load.tidy classifies)
+
+
+def structured(runs: pd.DataFrame, **want: bool) -> pd.DataFrame:
+    """Runs whose measured structure is as given (e.g. additive=True, symmetric=False); unmeasured runs never match."""
+    mask = pd.Series(True, index=runs.index)
+    for key, value in want.items():
+        col = runs[key] if key in runs else pd.Series(pd.NA, index=runs.index, dtype="boolean")
+        mask &= col.astype("boolean").eq(value).fillna(False).astype(bool)
+    return runs[mask]
 
 
 def filter_keys(runs: pd.DataFrame, filters: dict[str, Any]) -> dict[str, Any]:
     """The user's `where.<key>=...` with dotted aliases of the known factors (`loss.convention`) by their short
     names and None (no filter) dropped; a key no run has is a ReportError naming the keys there are."""
-    known = [*FACTORS, *identity_columns(runs), "code_current", "symmetric", "antisymmetric", "weightless", "bounded",
-             "same_high"]
+    known = [*FACTORS, *identity_columns(runs), "code_current", *STRUCTURE, "weightless", "bounded", "same_high"]
     out, unknown = {}, []
     for key, v in flatten(filters).items():
         if v is None:

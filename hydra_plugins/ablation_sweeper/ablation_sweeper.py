@@ -37,7 +37,7 @@ class InvalidSweep(CompactHydraException):
 
 def oversubscribed(n_jobs: Any, threads: int, cores: int) -> Optional[str]:
     """A warning when parallel jobs × torch threads exceed the cores: the threads then spin-wait on each other
-    (a 6-run grid with 2 jobs × 2 threads on 2 cores: 366 s; 2 jobs × 1 thread: 23 s; README, Performance)."""
+    (measured in benchmarks/README.md: many times slower than one thread a job)."""
     if not isinstance(n_jobs, int) or n_jobs == 0:
         return None
     jobs = max(cores + 1 + n_jobs, 1) if n_jobs < 0 else n_jobs  # joblib: -1 = all cores, -2 = all but one
@@ -145,7 +145,7 @@ class AblationSweeper(BasicSweeper):
         choice of config groups and once per cell.
 
         Hydra composes the groups' defaults first and applies plain `key=value` overrides last, so
-        the group part can be cached and only the values re-applied: ~4 ms instead of ~50 ms a job.
+        the group part can be cached and only the values re-applied, a fraction of a full composition a job.
         Jobs that differ only in their seed (a cell's replicates) share one config whose `seed` is set
         for each: the config returned is valid until the next call with the same cache.
         """
@@ -173,6 +173,8 @@ class AblationSweeper(BasicSweeper):
         return cfg, cell
 
     def plan(self, jobs: List[List[str]]) -> List[Job]:
+        """Every job composed, validated and named by its run id; one config per head × depth kept in
+        `self.heads` (for the pre-flight diagnosis) with the pair orders the grid runs it on."""
         from ablation.config import ConfigError, seed_problem, skip_reason, validate
         from ablation.identity import identity, identity_hash
         from ablation.store import FINAL, read_metrics, run_dir
@@ -182,6 +184,7 @@ class AblationSweeper(BasicSweeper):
         seen: Dict[str, str] = {}
         cache: Dict[Any, Any] = {}  # compose_cell's: parsed overrides, group configs, cells
         checked: Dict[tuple, Dict[str, Any]] = {}  # per cell: what its first valid seed gave (seed-free parts)
+        self.heads: Dict[str, Tuple[DictConfig, List[str]]] = {}
         for i, overrides in enumerate(jobs):
             try:
                 cfg, cell = self.compose_cell(list(overrides), cache)
@@ -204,6 +207,11 @@ class AblationSweeper(BasicSweeper):
                 ident = identity(cfg)
                 known = {"ident": ident, "skip": skip_reason(cfg), "cell": cell_key(cfg, ident), "cost": run_cost(cfg),
                          "max_stack": max_stack(cfg)}
+                if not known["skip"]:
+                    head = json.dumps([OmegaConf.to_container(cfg.head, resolve=True), cfg.depth], sort_keys=True)
+                    _, orders = self.heads.setdefault(head, (copy.deepcopy(cfg), []))
+                    if cfg.data.pair_order not in orders:
+                        orders.append(cfg.data.pair_order)
                 if not interpolates(cfg):  # else a value may follow the seed: each seed is checked in full
                     checked[cell] = known
             rid = identity_hash(ident)
@@ -237,6 +245,13 @@ class AblationSweeper(BasicSweeper):
         for j in jobs:
             if j.action != "train" or self.config.dry_run:
                 print(f"  {j.action:<9} {j.run_id}  {j.what}  {j.detail}", flush=True)
+        if self.heads:
+            from ablation.sweep import preflight
+
+            t1 = time.time()
+            lines = preflight(list(self.heads.values()))
+            print(f"structure at initialisation, measured on random images ({time.time() - t1:.2f} s; each run "
+                  "measures its own test images again):\n" + "\n".join(f"  {line}" for line in lines), flush=True)
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         warning = oversubscribed(self.config.hydra.launcher.get("n_jobs"), int(self.config.threads), cores)
         if warning:

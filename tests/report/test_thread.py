@@ -1,10 +1,17 @@
-"""The thread's table beside full-MNIST runs: each number agrees inside the CI, inside the range, or differs."""
+"""The thread's table beside full-MNIST runs: each number agrees inside the CI, inside the range, or differs; its
+cells are the thread preset's grids, read from the composed config."""
 
-from fakes import write_run, write_study
+from helpers.fakes import write_run, write_study
+from helpers.reports import context_of
 
-from ablation.report.build import make_report
+from ablation.report.build import config_facts, make_report
 from ablation.report.load import load_runs
-from ablation.report.seed_table import AGREES_CI, AGREES_RANGE, DIFFERS, NOT_RUN, ONE_SEED, original_table
+from ablation.report.thread import AGREES_CI, AGREES_RANGE, DIFFERS, NOT_RUN, ONE_SEED, original_table
+
+
+def table(results):
+    runs = load_runs(results).runs
+    return original_table(runs, config_facts()[2], context_of(runs))
 
 
 def plant(results, head, convention, train, test):
@@ -14,15 +21,15 @@ def plant(results, head, convention, train, test):
 
 
 def verdicts(results):
-    rows = original_table(load_runs(results).runs)["rows"]
+    rows = table(results)["rows"]
     return {(r.setup, r.metric, r.source.split(",")[0]): r.verdict for r in rows}
 
 
 def test_without_full_mnist_runs_the_table_is_not_measured_with_the_command(tmp_path):
     write_study(tmp_path, [{"head": "distance"}], seeds=3, n=100)
-    o = original_table(load_runs(tmp_path).runs)
+    o = table(tmp_path)
     assert all(r.verdict == NOT_RUN for r in o["rows"])
-    assert "+experiment=seed_table" in o["summary"]
+    assert "+experiment=thread_table" in o["summary"]
 
 
 def test_each_thread_number_is_judged_against_the_ci_and_the_range(tmp_path):
@@ -44,7 +51,7 @@ def test_one_seed_is_shown_but_not_judged_and_other_data_does_not_count(tmp_path
     write_run(tmp_path / "runs", data="mnist", head="distance", metrics={"train_acc": 0.99, "test_acc": 0.97})
     write_run(tmp_path / "runs", data="mnist", head="distance", epochs=5, seed=1, metrics={"test_acc": 0.5})
     write_run(tmp_path / "runs", head="distance", seed=2, metrics={"test_acc": 0.5})  # mnist5k
-    rows = original_table(load_runs(tmp_path).runs)["rows"]
+    rows = table(tmp_path)["rows"]
     assert [r.verdict for r in rows if r.setup == "keras"] == [ONE_SEED] * 3
     assert all(r.n == 1 for r in rows if r.setup == "keras")
 

@@ -1,9 +1,11 @@
 """Synthetic run folders in the exact format of ablation/sweep.py, for report tests and the speed benchmark.
 
-Scores follow the mechanism of docs/mechanism.md (symmetric heads separate the pairs; subtract without a hidden
-layer is antisymmetric and collapsed on random-order pairs, and learns on sorted pairs); the metrics are computed
-from those scores with the real `ablation.diagnostics.diagnose`, so a fake run is internally consistent. Runs of
-subtract without a hidden layer also get the head's 1-D view of each test image (views.csv.gz).
+A fake run records the structure its head would measure (STRUCTURES: the residuals the built-in heads measure at
+initialisation; a hidden layer makes any merge interacting) and behaves as docs/mechanism.md predicts from it:
+additive heads carry no information on random-order pairs, additive heads that are not symmetric learn on sorted
+pairs, interacting heads learn (a weightless head only under "same → low"). The metrics are computed from those
+scores with the real `ablation.diagnostics.diagnose`, so a fake run is internally consistent. Every completed
+run also writes history.csv, scores.csv.gz and views.csv.gz.
 """
 
 from __future__ import annotations
@@ -23,6 +25,36 @@ BASE = {"head": "distance", "depth": 0, "encoder": "mlp", "loss": "contrastive",
         "pair_order": "random", "data": "mnist5k", "seed": 0, "epochs": 20}
 
 
+# (interaction, symmetry residual, antisymmetry residual, identical-input spread) at initialisation, depth 0, as the
+# built-in heads measure them (ablation/structure.py); a head of a user's module defaults to "interacting, neither".
+STRUCTURES = {
+    "distance": (1.3, 0.0, 1.9, 0.0), "subtract": (2.7e-16, 2.0, 0.0, 0.0), "absdiff": (1.5, 0.0, 1.9, 0.0),
+    "sqdiff": (1.5, 0.0, 1.9, 0.0), "concat": (4.7e-16, 1.4, 1.4, 0.9), "sum": (8.7e-16, 0.0, 2.1, 1.4),
+    "product": (0.7, 0.0, 2.0, 1.4),
+}
+INTERACTING = (0.8, 1.2, 1.0, 1.1)
+STRUCTURE_METRICS = ("interaction", "symmetry_residual", "antisymmetry_residual", "identical_spread", "logit_scale",
+                     "rectangles", "test_auc_", "swap_center")
+
+
+def residuals(f: dict[str, Any]) -> tuple[float, float, float, float]:
+    """What a fake run's head measures at initialisation: any hidden layer makes it interacting."""
+    inter, sym, anti, ident = STRUCTURES.get(f["head"], INTERACTING)
+    if f["depth"] > 0:
+        inter, anti = max(inter, 0.5), max(anti, 1.0)
+    return inter, sym, anti, ident
+
+
+def learns(f: dict[str, Any]) -> bool:
+    """What the mechanism predicts for the fake run's factors (so fakes are consistent with the theory)."""
+    inter, sym, _, _ = residuals(f)
+    if f["head"] == "distance":
+        return f["convention"] == "distance"
+    if inter > 1e-9:
+        return True
+    return f["pair_order"] == "sorted" and sym > 1e-9
+
+
 def fake_id(factors: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(factors, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -33,32 +65,38 @@ def fake_scores(f: dict[str, Any], n: int = 200, rng: np.random.Generator | None
     label = np.tile([1, 0], n // 2)
     same = label == 1
     sign = 1.0 if f["convention"] == "similarity" else -1.0  # high score means "same" under similarity
+    inter, sym, anti, _ = residuals(f)
     if f["head"] == "distance":
-        works = f["convention"] == "distance"
-        d = np.where(same, rng.gamma(2, 0.1, n), rng.normal(1.1, 0.25, n).clip(0.05)) if works else rng.gamma(2, 0.3, n)
+        d = np.where(same, rng.gamma(2, 0.1, n), rng.normal(1.1, 0.25, n).clip(0.05)) if learns(f) else rng.gamma(2, 0.3, n)
         return pd.DataFrame({"a": np.arange(n), "b": np.arange(n) + n, "label": label, "s_ab": d, "s_ba": d,
                              "z_ab": np.nan, "z_ba": np.nan})
-    c = sign * rng.uniform(0.005, 0.02) if f["head"] == "subtract" and f["depth"] == 0 else rng.normal(0, 0.5)
-    if f["head"] == "subtract" and f["depth"] == 0:
-        # the control learns (≈ 95 %), random order collapses: |u| < |c| for almost every pair, so one answer for all
-        informative, noise = (4.0, 1.2) if f["pair_order"] == "sorted" else (0.0, 0.002)
-        u = rng.normal(0, noise, n) + informative * sign * np.where(same, 1, -1) * rng.uniform(0.3, 1, n)
-        z_ab = c + u
-        z_ba = 2 * c - z_ab  # exactly antisymmetric
+    c = sign * rng.uniform(0.005, 0.02)
+    strength = (4.0 if inter <= 1e-9 else 5.0) if learns(f) else 0.0
+    u = rng.normal(0, 1.2 if learns(f) else 0.002, n) + strength * sign * np.where(same, 1, -1) * rng.uniform(0.3, 1, n)
+    z_ab = c + u
+    if anti == 0.0:
+        z_ba = 2 * c - z_ab
+    elif sym == 0.0:
+        z_ba = z_ab.copy()
+    elif inter <= 1e-9:  # additive, ranking the digits: a swapped different pair lands on the wrong side (theorem 2)
+        z_ba = np.where(same, z_ab, 2 * c - z_ab)
     else:
-        z_ab = c + 5 * sign * np.where(same, 1, -1) * rng.uniform(0.2, 1, n) + rng.normal(0, 0.5, n)
-        z_ba = z_ab.copy() if f["head"] != "subtract" else z_ab + rng.normal(0, 0.3, n)
+        z_ba = z_ab + rng.normal(0, 0.3, n)
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
     return pd.DataFrame({"a": np.arange(n), "b": np.arange(n) + n, "label": label, "s_ab": sig(z_ab), "s_ba": sig(z_ba),
-                         "z_ab": z_ab, "z_ba": z_ba, "_c": c})
+                         "z_ab": z_ab, "z_ba": z_ba})
 
 
 def fake_metrics(f: dict[str, Any], scores: pd.DataFrame) -> dict[str, Any]:
-    c = float(scores["_c"].iloc[0]) if "_c" in scores and f["depth"] == 0 else None
     z = scores["z_ab"].to_numpy() if scores["z_ab"].notna().all() else None
     m = diagnose(scores["s_ab"].to_numpy(), scores["s_ba"].to_numpy(), scores["label"].to_numpy(), f["convention"],
-                 z_ab=z, z_ba=None if z is None else scores["z_ba"].to_numpy(), bias=c)
-    return {**m, "train_acc": min(1.0, m["test_acc"] + 0.04), "final_loss": 0.1, "epochs_run": f["epochs"],
+                 z_ab=z, z_ba=None if z is None else scores["z_ba"].to_numpy())
+    inter, sym, anti, ident = residuals(f)
+    measured = {"interaction": inter, "symmetry_residual": sym, "antisymmetry_residual": anti, "identical_spread": ident,
+                "logit_scale": 1.0}
+    structure = {**{f"{k}_init": v for k, v in measured.items()}, **measured,
+                 "rectangles_all_right": 0.0 if inter <= 1e-9 else (0.7 if learns(f) else 0.02)}
+    return {**m, **structure, "train_acc": min(1.0, m["test_acc"] + 0.04), "final_loss": 0.1, "epochs_run": f["epochs"],
             "n_train_pairs": 4 * len(scores), "n_test_pairs": len(scores), "n_params": 133633,
             "neg_smaller_first": 1.0 if f["pair_order"] == "sorted" else 0.5 + 0.005 * (f["seed"] % 3 - 1),
             "wall_time_s": 5.0}
@@ -66,7 +104,8 @@ def fake_metrics(f: dict[str, Any], scores: pd.DataFrame) -> dict[str, Any]:
 
 TARGETS = {  # short name → the component class the sweep records in `identity` (others: a user's module)
     "head": {"distance": "ablation.heads.Distance", "subtract": "ablation.heads.Subtract", "absdiff": "ablation.heads.AbsDiff",
-             "sqdiff": "ablation.heads.SqDiff", "concat": "ablation.heads.Concat"},
+             "sqdiff": "ablation.heads.SqDiff", "concat": "ablation.heads.Concat", "sum": "ablation.heads.Sum",
+             "product": "ablation.heads.Product"},
     "encoder": {"mlp": "ablation.encoders.MLP", "cnn": "ablation.encoders.CNN"},
     "loss": {"contrastive": "ablation.losses.Contrastive", "bce": "ablation.losses.BCE"},
     "data": {"mnist5k": "ablation.data.Mnist5k", "mnist": "ablation.data.Mnist", "fashion_mnist": "ablation.data.FashionMnist"},
@@ -99,7 +138,7 @@ def fake_traits(f: dict[str, Any], ident: dict[str, Any], traits: dict[str, Any]
 
     from ablation.contract import HEAD_FLAGS, label_of
 
-    out: dict[str, Any] = {"weightless": False, "bounded": True, "symmetric": False, "antisymmetric": False}
+    out: dict[str, Any] = {"weightless": False, "bounded": True, "loss_convex": f["loss"] == "bce"}
     for g in ("head", "encoder", "loss", "data"):
         try:
             cls = get_class(ident[f"{g}._target_"])
@@ -114,12 +153,13 @@ def fake_traits(f: dict[str, Any], ident: dict[str, Any], traits: dict[str, Any]
 
 
 def fake_views(f: dict[str, Any], n: int = 200) -> pd.DataFrame:
-    """w·f(x) per test image for subtract without a hidden layer: one value (random order) or ordered by class (sorted)."""
+    """z(x, r) and z(r, x) per test image: for an additive head one value for every class (it learns nothing) or
+    ordered by class (sorted pairs, a head that is not symmetric); noise for an interacting head."""
     rng = np.random.default_rng(f["seed"] + 1)
     label = np.arange(n) % 10
     sign = 1.0 if f["convention"] == "similarity" else -1.0
-    view = sign * 0.8 * label + rng.normal(0, 0.4, n) if f["pair_order"] == "sorted" else 0.3 + rng.normal(0, 0.003, n)
-    return pd.DataFrame({"image": np.arange(n), "label": label, "view": view})
+    first = sign * 0.8 * label + rng.normal(0, 0.4, n) if learns(f) else 0.3 + rng.normal(0, 0.003, n)
+    return pd.DataFrame({"image": np.arange(n), "label": label, "first": first, "second": -first + 0.1})
 
 
 def write_run(runs_dir: Path, status: str = "completed", metrics: dict | None = None, scores: bool = True,
@@ -146,9 +186,11 @@ def write_run(runs_dir: Path, status: str = "completed", metrics: dict | None = 
     if status == "completed":
         s = fake_scores(f, n)
         rec["metrics"] = {**fake_metrics(f, s), **(metrics or {})}
+        if legacy:  # written before runs measured their head's structure and the AUC's interval
+            rec["metrics"] = {k: v for k, v in rec["metrics"].items() if not k.startswith(STRUCTURE_METRICS)}
         rec["error"] = None
         if scores:
-            s.drop(columns="_c", errors="ignore").to_csv(folder / "scores.csv.gz", index=False)
+            s.to_csv(folder / "scores.csv.gz", index=False)
         if history:
             ep = np.arange(1, f["epochs"] + 1)
             final = rec["metrics"]["test_acc"]
@@ -156,8 +198,7 @@ def write_run(runs_dir: Path, status: str = "completed", metrics: dict | None = 
             spread = rec["metrics"]["score_std"] + (0.1 - rec["metrics"]["score_std"]) * np.exp(-ep / 3)
             pd.DataFrame({"epoch": ep, "loss": 1 / ep, "train_acc": np.minimum(grow + 0.03, 1), "test_acc": grow,
                           "test_score_std": spread, "seconds": 0.3}).to_csv(folder / "history.csv", index=False)
-        if f["head"] == "subtract" and f["depth"] == 0:
-            fake_views(f, n).to_csv(folder / "views.csv.gz", index=False)
+        fake_views(f, n).to_csv(folder / "views.csv.gz", index=False)
     elif status == "skipped":
         rec["reason"] = "does not apply"
     else:
@@ -167,12 +208,14 @@ def write_run(runs_dir: Path, status: str = "completed", metrics: dict | None = 
     return folder
 
 
-SEED_QUESTION = (  # the cells of conf/experiment/seed_question.yaml
+QUESTION = (  # the cells of conf/experiment/question.yaml
     [{"head": h, "depth": d} for h in ("distance", "subtract", "absdiff") for d in (0, 1)]
     + [{"head": h, "convention": "similarity"} for h in ("distance", "subtract", "absdiff")]
     + [{"head": "subtract", "pair_order": "sorted"}]
     + [{"head": h, "encoder": "cnn"} for h in ("distance", "subtract")]
     + [{"head": h, "loss": "bce", "convention": c} for h in ("subtract", "absdiff") for c in ("distance", "similarity")]
+    + [{"head": h, "pair_order": o} for h in ("sum", "concat") for o in ("random", "sorted")]
+    + [{"head": "product"}]
 )
 
 
@@ -180,7 +223,7 @@ def skipped(f: dict[str, Any]) -> bool:
     return f.get("head") == "distance" and (f.get("depth", 0) > 0 or f.get("loss") == "bce")
 
 
-def write_study(results: Path, cells: list[dict] = SEED_QUESTION, seeds: int = 3, n: int = 200) -> list[Path]:
+def write_study(results: Path, cells: list[dict] = QUESTION, seeds: int = 3, n: int = 200) -> list[Path]:
     """Every cell × seed as a run folder (weightless-head cells that make no sense as skipped runs)."""
     runs_dir = results / "runs"
     return [write_run(runs_dir, "skipped" if skipped(c) else "completed", n=n, seed=s, **c)
@@ -189,7 +232,7 @@ def write_study(results: Path, cells: list[dict] = SEED_QUESTION, seeds: int = 3
 
 def full_grid() -> list[dict]:
     keys = ("head", "depth", "encoder", "loss", "convention", "pair_order")
-    values = (("distance", "subtract", "absdiff", "sqdiff"), (0, 1, 2), ("mlp", "cnn"), ("contrastive", "bce"),
+    values = (("distance", "subtract", "absdiff", "sqdiff", "concat", "sum", "product"), (0, 1, 2), ("mlp", "cnn"), ("contrastive", "bce"),
               ("distance", "similarity"), ("random", "sorted"))
     return [dict(zip(keys, v)) for v in itertools.product(*values)]
 

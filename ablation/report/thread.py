@@ -1,7 +1,9 @@
 """The original thread's table, re-measured: the Keras example and the asker's variant on full MNIST.
 
-The preset `+experiment=seed_table` runs both by the Keras protocol (20 epochs); this module puts the measured
-train and test accuracies beside the numbers in the thread and says whether each agrees. Pure: runs in, table out.
+This is the one part of the report about the thread's own heads, by name: the preset `+experiment=thread_table`
+runs both by the Keras protocol, and its grids (composed by the builder, in the preset's order) say which cells
+they are. This module puts the measured train and test accuracies beside the numbers in the thread and says
+whether each agrees. Pure: runs and the preset's cells in, table out.
 """
 
 from __future__ import annotations
@@ -11,19 +13,16 @@ from typing import Any
 
 import pandas as pd
 
-from .labels import pct
-from .select import measured, where
-from .stats import mean_ci
+from .judge import mean_ci
+from .select import Context, measured, where
+from .words import pct
 
-COMMAND = "python -m ablation.sweep -m +experiment=seed_table hydra/launcher=parallel data.root=<folder with the 4 MNIST IDX files>"
-KERAS_EPOCHS = 20
+COMMAND = "python -m ablation.sweep -m +experiment=thread_table hydra/launcher=parallel data.root=<folder with the 4 MNIST IDX files>"
 
-# The runs of the thread: which cell each is, and the numbers printed there.
+# The thread's runs, in the order of the preset's grids, and the numbers printed in the thread.
 SETUPS = {
-    "keras": ("the Keras example (Euclidean distance, contrastive loss, same → low score)",
-              {"head": "distance", "convention": "distance"}),
-    "asker": ("the asker's variant (subtract + Dense(1, sigmoid), flipped loss and accuracy: same → high score)",
-              {"head": "subtract", "convention": "similarity"}),
+    "keras": "the Keras example (Euclidean distance, contrastive loss, same → low score)",
+    "asker": "the asker's variant (subtract + Dense(1, sigmoid), flipped loss and accuracy: same → high score)",
 }
 THREAD = (  # (setup, metric, source, value)
     ("keras", "train_acc", "the asker's run of the Keras example", 0.9955),
@@ -53,11 +52,11 @@ class Row:
     verdict: str
 
 
-def setup_runs(runs: pd.DataFrame, setup: str) -> pd.DataFrame:
-    """Completed full-MNIST runs of one setup by the Keras protocol (MLP, no hidden layer, contrastive, random order)."""
-    m = measured(runs)
-    keras = where(m, data="mnist", epochs=KERAS_EPOCHS, depth=0, encoder="mlp", loss="contrastive", pair_order="random")
-    return where(keras, **SETUPS[setup][1])
+def setup_runs(runs: pd.DataFrame, cell: dict[str, Any], ctx: Context) -> pd.DataFrame:
+    """Completed runs of one of the preset's cells, by the Keras protocol: the config's defaults elsewhere."""
+    keras = {k: v for k, v in ctx.words.defaults.items() if k in ("depth", "encoder", "loss", "convention",
+                                                                   "pair_order", "epochs")}
+    return where(measured(runs), **{**keras, **cell})
 
 
 def agreement(value: float, x: pd.Series) -> str:
@@ -73,10 +72,12 @@ def agreement(value: float, x: pd.Series) -> str:
     return DIFFERS
 
 
-def table(runs: pd.DataFrame) -> list[Row]:
+def table(runs: pd.DataFrame, cells: list[dict[str, Any]], ctx: Context) -> list[Row]:
+    """`cells`: the preset's cells in its order (one per setup), as factor levels."""
+    by_setup = dict(zip(SETUPS, cells))
     rows = []
     for setup, metric, source, value in THREAD:
-        x = setup_runs(runs, setup)[metric].dropna()
+        x = setup_runs(runs, by_setup[setup], ctx)[metric].dropna() if setup in by_setup else pd.Series(dtype=float)
         ci = mean_ci(x)
         rows.append(Row(setup, metric, source, value, ci.n, ci.mean, ci.lo, ci.hi,
                         float(x.min()) if len(x) else float("nan"), float(x.max()) if len(x) else float("nan"),
@@ -95,8 +96,8 @@ def words(rows: list[Row]) -> pd.DataFrame:
         else:
             measured_ = f"{pct(r.mean, 2)} [95 % CI {pct(r.lo, 2)}, {pct(r.hi, 2)}]; runs {pct(r.low, 2)}–{pct(r.high, 2)}"
         diff = "" if r.n == 0 else f"{100 * (r.mean - r.thread):+.2f} points"
-        out.append({"run": SETUPS[r.setup][0], "accuracy on": METRIC_WORDS[r.metric], "thread": pct(r.thread, 2),
-                    "source": r.source, "measured (MNIST, 20 epochs)": measured_, "seeds": r.n,
+        out.append({"run": SETUPS[r.setup], "accuracy on": METRIC_WORDS[r.metric], "thread": pct(r.thread, 2),
+                    "source": r.source, "measured": measured_, "seeds": r.n,
                     "measured − thread": diff, "verdict": r.verdict})
     return pd.DataFrame(out)
 
@@ -104,8 +105,8 @@ def words(rows: list[Row]) -> pd.DataFrame:
 def summary(rows: list[Row]) -> str:
     """One paragraph from the rows: how many thread numbers each verdict covers."""
     if all(r.n == 0 for r in rows):
-        return ("Not measured: no completed run on full MNIST by the Keras protocol (data=mnist, 20 epochs). "
-                f"Measure it with `{COMMAND}` (or `data.download=true` instead of `data.root` when online).")
+        return ("Not measured: no completed run of the preset's cells (full MNIST by the Keras protocol). "
+                f"Measure it with {COMMAND} (or data.download=true instead of data.root when online).")
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
@@ -117,10 +118,10 @@ def summary(rows: list[Row]) -> str:
             f"{r.source}, {METRIC_WORDS[r.metric]} {pct(r.thread, 2)} vs {pct(r.mean, 2)} measured" for r in differ))
     short = [r for r in rows if r.verdict in (ONE_SEED, NOT_RUN)]
     if short:
-        parts.append(f"{len(short)} not judged (fewer than two seeds): run `{COMMAND}`")
+        parts.append(f"{len(short)} not judged (fewer than two seeds): run {COMMAND}")
     return "; ".join(parts) + "."
 
 
-def original_table(runs: pd.DataFrame) -> dict[str, Any]:
-    rows = table(runs)
+def original_table(runs: pd.DataFrame, cells: list[dict[str, Any]], ctx: Context) -> dict[str, Any]:
+    rows = table(runs, cells, ctx)
     return {"rows": rows, "table": words(rows), "summary": summary(rows)}

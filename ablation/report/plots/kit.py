@@ -1,12 +1,11 @@
-"""What every plot shares: the theme, the t interval as a seaborn errorbar, the chance line, a panel grid.
+"""What every plot shares: the theme, the t interval as a seaborn errorbar, the chance line, a panel grid, and
+the columns that place a run in a panel.
 
 Figures use matplotlib's constrained layout and are saved without `bbox_inches="tight"`: one layout pass
 per figure instead of three, which is most of the report's run time.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import matplotlib
 
@@ -15,9 +14,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from ablation.store import atomic  # noqa: E402
-
-from .stats import mean_ci  # noqa: E402
+from ..judge import mean_ci  # noqa: E402
+from ..select import Context  # noqa: E402
 
 sns.set_theme(style="whitegrid", context="notebook")
 CHANCE_KW = {"color": "black", "linestyle": "--", "linewidth": 1.2}
@@ -70,6 +68,26 @@ def figure_legend(fig: plt.Figure, axes: list[plt.Axes], **kw) -> None:
                    frameon=False, markerscale=2, **kw)
 
 
-def save(fig: plt.Figure, path: str | Path) -> None:
-    atomic(Path(path), lambda tmp: fig.savefig(tmp, dpi=DPI, format="png"))
-    plt.close(fig)
+def flag(df: pd.DataFrame, col: str) -> pd.Series:
+    """A boolean column with NA (not measured, not declared) as False."""
+    return df[col].astype("boolean").fillna(False).astype(bool) if col in df else pd.Series(False, index=df.index)
+
+
+def extra_text(df: pd.DataFrame, extra: list[str] | tuple[str, ...], ctx: Context) -> list[str]:
+    """Per row, the extra cell keys in words ('train.lr=0.003'), '' without any: what splits a bar or panel further."""
+    if not extra:
+        return [""] * len(df)
+    return [ctx.setting(dict(zip(extra, vals))) for vals in zip(*(df[k] for k in extra))]
+
+
+def extra_order(df: pd.DataFrame, extra: list[str] | tuple[str, ...], ctx: Context) -> list[str]:
+    if not extra:
+        return [""]
+    keys = df[list(extra)].drop_duplicates()
+    keys = keys.sort_values(list(extra), key=lambda c: c.astype("string") if c.dtype == object else c, kind="stable")
+    return list(dict.fromkeys(extra_text(keys, extra, ctx)))
+
+
+def names(df: pd.DataFrame, factor: str, ctx: Context) -> list[str]:
+    """A factor's levels in `df`, in reading order, in words."""
+    return [ctx.name(factor, v) for v in ctx.words.levels(df[factor], factor)]

@@ -1,5 +1,6 @@
 """The report's factors come from the runs: every identity key that varies is a level of the cells, runs of
-other code are set aside, a user's head is read by its declared traits, lost runs are counted per cell."""
+other code are set aside, a user's head is read by its label and its measured structure (never a declared one),
+lost runs are counted per cell."""
 
 import json
 import shutil
@@ -7,14 +8,15 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from fakes import write_run
+from helpers.fakes import write_run
+from helpers.reports import context_of
 
 from ablation.report.build import make_report
-from ablation.report.labels import value_name
 from ablation.report.load import ReportError, load_runs
-from ablation.report.plots_scores import score_axis, select_runs, side_text
-from ablation.report.select import apply_filter, cell_keys, context, in_context, varying
+from ablation.report.plots.files import _side, panel_runs
+from ablation.report.select import apply_filter, cell_keys, context, in_context, structured, varying
 from ablation.report.tables import factor_effects, summary, summary_words
+from ablation.report.words import Words
 
 
 def lr_sweep(results, seeds=(0, 1), heads=("subtract", "absdiff"), lrs=(1e-3, 3e-3), **kw):
@@ -32,12 +34,12 @@ def test_a_learning_rate_sweep_gives_two_cells_per_head_with_two_seeds_each(tmp_
     assert len(s) == 4 and list(s["n"]) == [2, 2, 2, 2]
     assert sorted(zip(s["head"], s["train.lr"])) == [("absdiff", 0.001), ("absdiff", 0.003),
                                                      ("subtract", 0.001), ("subtract", 0.003)]
-    words = summary_words(s)
+    words = summary_words(s, Words())
     assert list(words["seeds"]) == ["2 seeds"] * 4 and "train.lr" in words.columns
     # the verdicts compare runs at one learning rate; the effects table tests the learning rate itself
     ctx = context(runs)
     assert ctx["train.lr"] == 0.001 and set(in_context(runs)["train.lr"]) == {0.001}
-    eff = factor_effects(runs).set_index("effect")
+    eff = factor_effects(runs, context_of(runs)).set_index("effect")
     assert "main effect of train.lr" in eff.index and "head × train.lr interaction" in eff.index
     assert eff.loc["main effect of the head", "where"].endswith("train.lr=0.001")
 
@@ -50,7 +52,7 @@ def test_the_report_folder_shows_the_learning_rate_cells(tmp_path):
     summary_csv = pd.read_csv(tmp_path / "report" / "summary.csv")
     assert len(summary_csv) == 4 and set(summary_csv["n"]) == {2}
     assert "train.lr" in (tmp_path / "report" / "summary.md").read_text()
-    assert a.extra == ["train.lr"]
+    assert a.ctx.extra == ("train.lr",)
 
 
 def test_one_seed_twice_in_a_cell_is_flagged_not_averaged(tmp_path):
@@ -59,7 +61,7 @@ def test_one_seed_twice_in_a_cell_is_flagged_not_averaged(tmp_path):
     a, _ = make_report(tmp_path, tmp_path / "r", plots=False)
     row = a.summary.iloc[0]
     assert row["n"] == 3 and row["duplicate_seeds"] == "seed 0 ×2" and np.isnan(row["acc_mean"])
-    words = summary_words(a.summary).iloc[0]
+    words = summary_words(a.summary, a.ctx.words).iloc[0]
     assert words["seeds"] == "3 runs: seed 0 ×2, not averaged" and words["test accuracy, 95 % CI"] == "not averaged"
     assert a.runs["duplicate_seed"].sum() == 2
 
@@ -101,26 +103,29 @@ def test_runs_of_other_code_are_listed_and_left_out_unless_asked_for(tmp_path):
     sub = a.summary[a.summary["head"] == "subtract"].set_index("code")
     assert sub.loc["0123456789ab", "n"] == 2 and sub.loc["0123456789ab", "acc_mean"] == pytest.approx(0.9)
     assert (a.summary["n"] <= 2).all()
-    row = a.runs.set_index("run_id").loc[legacy.name]  # a record from before traits: its built-in class's
-    assert row["code"] == "unknown" and row["symmetric"] and not row["antisymmetric"] and not row["code_current"]
+    row = a.runs.set_index("run_id").loc[legacy.name]  # a record from before traits: its built-in class declares them
+    assert row["code"] == "unknown" and row["bounded"] and row["head_label"] == "|a−b| + dense" and not row["code_current"]
+    assert pd.isna(row["additive"]) and pd.isna(row["symmetric"])  # but nothing was measured: structure unknown
     with pytest.raises(ReportError, match="code="):
         make_report(tmp_path, tmp_path / "r3", plots=False, code="newest")
 
 
-def test_a_user_head_is_read_by_the_traits_its_class_declares(tmp_path):
-    for s in (0, 1):
+def test_a_user_head_is_read_by_its_label_and_its_measured_structure_not_a_declared_one(tmp_path):
+    for s in (0, 1):  # an older record that declares "symmetric": the fake head measures "interacting, neither"
         write_run(tmp_path / "runs", head="cosine", seed=s, n=60, traits={"head_label": "cosine similarity", "symmetric": True})
         write_run(tmp_path / "runs", head="subtract", seed=s, n=60)
     a, md = make_report(tmp_path, tmp_path / "r", plots=False)
     runs = a.runs.set_index("head")
-    assert runs.loc["cosine", "symmetric"].all() and not runs.loc["cosine", "antisymmetric"].any()
+    assert not runs.loc["cosine", "symmetric"].any() and not runs.loc["cosine", "additive"].any()
+    assert runs.loc["subtract", "additive"].all() and runs.loc["subtract", "antisymmetric"].all()
     assert runs.loc["cosine", "head._target_"].iloc[0] == "user_heads.Cosine"
     assert runs["code_current"].all()  # its own module is part of its code fingerprint
-    assert value_name("head", "cosine") == "cosine similarity"
-    assert "cosine similarity" in set(summary_words(a.summary)["head"])
-    sel = select_runs(where_baseline := a.runs[a.runs["status"] == "completed"])
+    assert a.ctx.name("head", "cosine") == "cosine similarity"
+    assert "cosine similarity" in set(summary_words(a.summary, a.ctx.words)["head"])
+    completed = a.runs[a.runs["status"] == "completed"]
+    sel = panel_runs(completed, a.ctx)
     assert set(sel["head"]) == {"cosine", "subtract"} and sel["bounded"].all()
-    assert len(where_baseline) == 4
+    assert set(structured(completed, additive=True)["head"]) == {"subtract"}
 
 
 def test_a_cell_that_lost_runs_says_how_many(tmp_path):
@@ -134,17 +139,14 @@ def test_a_cell_that_lost_runs_says_how_many(tmp_path):
     s = a.summary.set_index("train.lr")
     assert (s.loc[0.001, "n"], s.loc[0.001, "failed"], s.loc[0.001, "diverged"], s.loc[0.001, "lost"]) == (2, 1, 1, 2)
     assert (s.loc[1.0, "n"], s.loc[1.0, "lost"]) == (0, 2) and np.isnan(s.loc[1.0, "acc_mean"])
-    words = summary_words(a.summary)
+    words = summary_words(a.summary, a.ctx.words)
     assert list(words["seeds"]) == ["2 seeds (1 failed, 1 diverged)", "0 seeds (2 diverged)"]
     assert words["test accuracy, 95 % CI"].iloc[1] == "no run finished"
 
 
 def test_score_axes_follow_each_runs_loss_convention():
-    p = pd.DataFrame({"head": ["absdiff"] * 2, "bounded": [True, True], "same_high": [True, True], "threshold": [0.5, 0.5]})
-    assert score_axis(p) == "sigmoid output s(a, b) (same → high)"
-    d = p.assign(head="distance", bounded=False, same_high=False)
-    assert score_axis(d) == "score s(a, b): Euclidean distance (same → low)"
-    assert side_text(pd.Series([True, False])).startswith("mixed")
+    assert _side(pd.Series([True, True])) == "same → high" and _side(pd.Series([False])) == "same → low"
+    assert _side(pd.Series([True, False])).startswith("mixed")
 
 
 def test_effect_sizes_of_one_kind_per_column(tmp_path):
@@ -152,7 +154,8 @@ def test_effect_sizes_of_one_kind_per_column(tmp_path):
         for h in ("subtract", "absdiff"):
             write_run(tmp_path / "runs", head=h, seed=s, n=60)
         write_run(tmp_path / "runs", head="subtract", seed=s, n=60, pair_order="sorted")
-    eff = factor_effects(load_runs(tmp_path).runs).set_index("effect")
+    runs = load_runs(tmp_path).runs
+    eff = factor_effects(runs, context_of(runs)).set_index("effect")
     head, order = eff.loc["main effect of the head"], eff.loc["main effect of pair order"]
     assert head["test"] == "one-way ANOVA" and 0 < head["partial_eta_sq"] <= 1 and np.isnan(head["mean_diff"])
     assert order["test"] == "Welch t-test" and order["mean_diff"] > 0.3 and np.isnan(order["partial_eta_sq"])

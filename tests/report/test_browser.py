@@ -1,17 +1,20 @@
 """report.html in a real browser: Chromium (Playwright driving the system's browser, no download), every
 request that is not a local file blocked. No page errors, every image loaded, the claim verdicts and the
-tables there, and readable at a phone's width and at a desktop's (nothing wider than the window but the
-tables, which scroll inside their own box)."""
+tables there, no raw Markdown mark left in the text, and readable at a phone's width and at a desktop's (nothing
+wider than the window but the tables, which scroll inside their own box). A user's head whose label holds a
+script and an image with an onerror handler is shown as that text, and nothing of it runs."""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import FAST, cli
+from conftest import FAST
 from extras import missing, require
 
 pytestmark = pytest.mark.slow
@@ -22,6 +25,16 @@ BROWSER = next((p for p in (os.environ.get("CHROMIUM"), shutil.which("chromium")
 if BROWSER is None:
     missing("no Chromium installed (apt-get install chromium, or set CHROMIUM=/path/to/chrome)")
 
+EVIL = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
+HEAD = f'''
+from ablation.heads import Sum
+
+
+class Evil(Sum):  # a user's head (the sum's merge) whose label is markup
+    name = "evil"
+    label = {EVIL!r}
+'''
+RAW_MARKS = re.compile(r"\*\*|`|\[[^\]]*\]\([^)]*\)|(?<![\w*])\*[^*\s][^*]*\*(?![\w*])")
 VERDICT = re.compile(r"^\d+\. .+: (holds|violated \(a bug\)|supported|contradicted|inconclusive|not testable|not measured)$")
 SIZES = {"phone": dict(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True, device_scale_factor=2),
          "desktop": dict(viewport={"width": 1280, "height": 900})}
@@ -41,19 +54,29 @@ MEASURE = """() => {
     verdicts: [...document.querySelectorAll('h3')].map(h => h.textContent.trim()),
     tables: [...document.querySelectorAll('table')].map(t => ({rows: t.rows.length, boxRight: box(t.closest('.table') || t).right})),
     fontPx: parseFloat(getComputedStyle(document.querySelector('p')).fontSize),
+    text: document.body.innerText,
+    scripts: document.querySelectorAll('script').length,
+    pwned: window.pwned === undefined ? null : window.pwned,
+    badImages: [...document.images].filter(i => !i.src.startsWith('data:')).length,
   };
 }"""
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:
-    """The report of a tiny real sweep, with its plots."""
-    results = tmp_path_factory.mktemp("browser") / "results"
-    p = cli("-m", "head=subtract,absdiff", "seed=0,1", *FAST, f"results_dir={results}")
+    """The report of a tiny real sweep with a user's head from their own folder, with its plots."""
+    proj = tmp_path_factory.mktemp("browser")
+    (proj / "my_conf" / "head").mkdir(parents=True)
+    (proj / "my_heads.py").write_text(HEAD)
+    (proj / "my_conf" / "head" / "evil.yaml").write_text("_target_: my_heads.Evil\nhidden: 128\n")
+    env = {**os.environ, "PYTHONPATH": str(proj)}
+    run = lambda module, *a: subprocess.run([sys.executable, "-m", module, *a], cwd=proj, env=env,  # noqa: E731
+                                            capture_output=True, text=True, timeout=300)
+    p = run("ablation.sweep", "-m", "--config-dir", "my_conf", "head=subtract,absdiff,evil", "seed=0,1", *FAST)
     assert p.returncode == 0, p.stderr
-    r = cli(f"results_dir={results}", module="ablation.report")
+    r = run("ablation.report")
     assert r.returncode == 0, r.stderr
-    return results / "report" / "report.html"
+    return proj / "results" / "report" / "report.html"
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +125,7 @@ def test_report_html_in_chromium(report, browser, size):
     assert m["outside"] == []
     assert all(t["boxRight"] <= m["innerWidth"] + 1 for t in m["tables"])
     assert m["fontPx"] >= 14  # body text not shrunk to fit (the viewport meta tag keeps phones at 1:1)
+    # rendered Markdown: no mark of it is left in the text people read
+    assert RAW_MARKS.findall(m["text"]) == []
+    # the user's label is text: shown as typed, nothing of it runs or loads
+    assert EVIL in m["text"] and m["scripts"] == 0 and m["pwned"] is None and m["badImages"] == 0

@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 import pytest
-from fakes import write_broken, write_run
+from helpers.fakes import write_broken, write_run
 
 from ablation.report.load import ReportError, load_runs
 

@@ -1,0 +1,151 @@
+"""Figures from the runs table: every run's interaction against its accuracy, accuracy by head × depth, the
+pair-order control, head × loss convention.
+
+Each takes the measured runs of the report's context (plus per-run files it does not use) and returns a
+matplotlib Figure, or None with nothing to show. Heads are chosen by measured structure, never by name.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from ablation.mechanism import ADDITIVE_TOL, BOUND, FIXED, SWAP_SYMMETRIC  # noqa: E402
+
+from ..judge import mean_ci  # noqa: E402
+from ..select import Context, around_baseline, structured, where  # noqa: E402
+from .kit import CHANCE_KW, chance_line, extra_order, extra_text, grid, names, seeds_text, t_interval  # noqa: E402
+
+FLOOR = 1e-17  # an interaction that is exactly 0 is drawn here (the log axis has no 0)
+
+
+def interaction_map(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure | None:
+    """Every run: its measured interaction after training (log) against its test accuracy; colour = head,
+    marker = pair order. Additive heads sit at rounding level on the left, at chance under random order."""
+    d = runs[runs["interaction"].notna()]
+    if d.empty:
+        return None
+    w = ctx.words.in_words(d, ["head", "pair_order"]).assign(x=d["interaction"].clip(lower=FLOOR), acc=100 * d["test_acc"])
+    fig, ax = plt.subplots(figsize=(10.5, 5.6), layout="constrained")
+    sns.scatterplot(w, x="x", y="acc", hue="head", style="pair_order", hue_order=names(d, "head", ctx),
+                    style_order=names(d, "pair_order", ctx), s=55, alpha=0.8, ax=ax)
+    ax.set_xscale("log")
+    ax.axhline(50, **CHANCE_KW, label="chance (50 %)")
+    ax.axhline(100 * BOUND, color="firebrick", linestyle=":", linewidth=1.4,
+               label=f"{100 * BOUND:.0f} %: most an additive head can reach on swap-symmetric pairs")
+    ax.axvline(ADDITIVE_TOL, color="grey", linestyle="-.", linewidth=1,
+               label=f"additive ≤ {ADDITIVE_TOL:g} (rounding ≈ 1e-16)")
+    ax.set(xlim=(FLOOR / 3, max(10.0, 3 * float(w["x"].max()))), ylim=(0, 102),
+           xlabel="interaction after training: RMS of z(a,b) − z(a,b′) − z(a′,b) + z(a′,b′), relative to the logit's spread",
+           ylabel="test accuracy (%)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="head · pair order")
+    ax.set_title("Every run: does the head compare its two images? (interaction) — and does it learn? (accuracy)\n"
+                 f"{len(d)} runs, {ctx.setting({k: v for k, v in ctx.fixed.items() if k in ('data', 'epochs')})}")
+    return fig
+
+
+def accuracy_by_head(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure | None:
+    """Test accuracy by head × hidden layers, faceted by encoder and loss sign convention (and by every extra cell
+    key, e.g. one panel per learning rate), under the Keras loss on random-order pairs."""
+    d = runs[runs["pair_order"].isin(SWAP_SYMMETRIC)]
+    d = where(d, **{k: v for k, v in ctx.baseline.items() if k == "loss"})
+    if d.empty:
+        return None
+    extra = list(ctx.extra)
+    w = ctx.words.in_words(d, ["head", "depth", "encoder", "convention"]).assign(acc=100 * d["test_acc"])
+    more = extra_text(d, extra, ctx)
+    w["panel"] = [f"{e} · {c}" + (f"\n{x}" if x else "") for e, c, x in zip(w["encoder"], w["convention"], more)]
+    panels = [f"{e} · {c}" + (f"\n{x}" if x else "") for x in extra_order(d, extra, ctx)
+              for c in names(d, "convention", ctx) for e in names(d, "encoder", ctx)]
+    panels = [p for p in panels if (w["panel"] == p).any()]
+    kw = dict(x="head", y="acc", hue="depth", order=names(d, "head", ctx), hue_order=names(d, "depth", ctx))
+    fig, axes = grid(len(panels), 5.0, 3.8, cols=2, sharey=True)
+    for ax, name in zip(axes, panels):
+        p = w[w["panel"] == name]
+        sns.barplot(p, ax=ax, errorbar=t_interval, capsize=0.15, alpha=0.8, legend=ax is axes[0], **kw)
+        sns.stripplot(p, ax=ax, dodge=True, palette="dark:black", size=3.5, legend=False, **kw)
+        chance_line(ax, label=ax is axes[0])
+        for i, head in enumerate(kw["order"]):
+            if head not in set(p["head"]):
+                ax.text(i, 4, "not run", ha="center", color="grey", fontsize=9)
+        ax.set(ylim=(0, 102), xlabel="", ylabel="test accuracy (%)", title=name)
+        ax.tick_params(axis="x", labelrotation=20)
+    handles, labels = axes[0].get_legend_handles_labels()
+    axes[0].get_legend().remove()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), frameon=False,
+               title="hidden layers after the merge (dashed: chance)")
+    n = d.groupby(["head", "depth", "encoder", "convention", *extra], dropna=False).size()
+    fig.suptitle(f"Test accuracy by head and hidden layers ({ctx.name('loss', ctx.baseline.get('loss'))}, random pair "
+                 f"order)\nbars: mean over {seeds_text(n)}, whiskers: 95 % CI, dots: single seeds")
+    return fig
+
+
+def pair_order_control(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure | None:
+    """The control: each additive head (measured) without a hidden layer on random vs fixed-order pairs, scored in
+    the pairs' own order, swapped, and over both orders."""
+    d = structured(around_baseline(runs, ctx, "pair_order"), additive=True)
+    if d.empty or d["pair_order"].nunique() < 2:
+        return None
+    order_of = {o: i for i, o in enumerate(ctx.words.levels(d["pair_order"], "pair_order"))}
+    groups = d[["head", "pair_order"]].drop_duplicates()
+    groups = groups.assign(r=groups["pair_order"].map(order_of)).sort_values(["head", "r"])
+    label = lambda h, o: f"{ctx.name('head', h)}\n{ctx.name('pair_order', o)}"  # noqa: E731
+    order = [label(h, o) for h, o in zip(groups["head"], groups["pair_order"])]
+    d = d.assign(group=[label(h, o) for h, o in zip(d["head"], d["pair_order"])])
+    scored = {"test_acc": "pairs as built", "test_acc_swapped": "inputs swapped", "test_acc_both_orders": "both orders"}
+    long = d.melt(id_vars=["group", "run_id"], value_vars=list(scored), var_name="scored", value_name="acc")
+    long = long.assign(acc=lambda x: 100 * x["acc"], scored=lambda x: x["scored"].map(scored))
+    fig, ax = plt.subplots(figsize=(max(11, 2.6 * len(order) + 4), 5.0), layout="constrained")
+    kw = dict(x="group", y="acc", hue="scored", order=order, hue_order=list(scored.values()))
+    sns.barplot(long, ax=ax, errorbar=t_interval, capsize=0.12, alpha=0.85, **kw)
+    sns.stripplot(long, ax=ax, dodge=True, palette="dark:black", size=3.5, legend=False, **kw)
+    chance_line(ax)
+    ax.axhline(100 * BOUND, color="firebrick", linestyle=":", linewidth=1.4,
+               label=f"{100 * BOUND:.0f} %: most an additive head can score over both orders")
+    ax.set(ylim=(0, 102), xlabel="", ylabel="test accuracy (%)")
+    ax.tick_params(axis="x", labelsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="test pairs scored with")
+    fixed = ", ".join(ctx.name("pair_order", o) for o in FIXED)
+    ax.set_title(f"The control: additive heads (no hidden layer) on random-order pairs vs {fixed}\n"
+                 f"bars: mean over {seeds_text(d.groupby('group').size())}, whiskers: 95 % CI, dots: single seeds")
+    return fig
+
+
+def convention_grid(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure | None:
+    """Mean test accuracy of each head (no hidden layer, default encoder, random order; a row per head and extra
+    cell key) under each loss and sign convention."""
+    d = where(runs[runs["pair_order"].isin(SWAP_SYMMETRIC)], depth=0,
+              **{k: v for k, v in ctx.baseline.items() if k == "encoder"})
+    if d.empty:
+        return None
+    extra = list(ctx.extra)
+    more = extra_text(d, extra, ctx)
+    w = ctx.words.in_words(d, ["head", "loss", "convention"]).assign(column=lambda x: x["loss"] + "\n" + x["convention"])
+    w["head"] = [h + (f"\n{x}" if x else "") for h, x in zip(w["head"], more)]
+    rows = [r for r in (h + (f"\n{x}" if x else "") for h in names(d, "head", ctx) for x in extra_order(d, extra, ctx))
+            if (w["head"] == r).any()]
+    g = w.groupby(["head", "column"])["test_acc"]
+    cols = [f"{ctx.name('loss', lo)}\n{ctx.name('convention', c)}" for lo in ctx.words.levels(d["loss"], "loss")
+            for c in ctx.words.levels(d["convention"], "convention")]
+    mean = (g.mean().unstack() * 100).reindex(index=rows, columns=cols).dropna(how="all", axis=1)
+    text = g.agg(lambda s: f"{100 * s.mean():.1f} %\n±{100 * mean_ci(s).half:.1f}" if len(s) > 1
+                 else f"{100 * s.mean():.1f} %\n(1 seed)").unstack().reindex_like(mean).fillna("not run")
+    fig, ax = plt.subplots(figsize=(2.3 * mean.shape[1] + 2.5, 0.9 * mean.shape[0] + 1.8), layout="constrained")
+    sns.heatmap(mean, annot=text.to_numpy(), fmt="", cmap="RdYlGn", vmin=40, vmax=100, linewidths=1,
+                cbar_kws={"label": "mean test accuracy (%)"}, ax=ax, annot_kws={"fontsize": 10})
+    for (i, j), v in np.ndenumerate(mean.to_numpy()):
+        if np.isnan(v):
+            ax.text(j + 0.5, i + 0.5, text.iat[i, j], ha="center", va="center", fontsize=9, color="grey")
+    ax.grid(False)
+    ax.set(xlabel="loss and sign convention", ylabel="")
+    ax.set_title(f"Head × loss sign convention (no hidden layer, {ctx.name('encoder', ctx.baseline.get('encoder'))}, "
+                 "random pair order)\ncell: mean test accuracy ± half-width of the 95 % CI over seeds; 50 % is chance")
+    ax.tick_params(axis="y", rotation=0)
+    return fig
+
+
