@@ -67,6 +67,8 @@ def image_views(model, x, labels: np.ndarray, batch: int = 8192):
     import pandas as pd
     import torch
 
+    from . import device
+
     view = getattr(model.head, "view", None)
     if view is None:
         return pd.DataFrame()
@@ -77,5 +79,5 @@ def image_views(model, x, labels: np.ndarray, batch: int = 8192):
     model.train(was_training)
     if any(p is None for p in parts) or not parts:
         return pd.DataFrame()
-    v = torch.cat(parts).numpy().astype(np.float64)
+    v = device.to_host(torch.cat(parts)).astype(np.float64)
     return pd.DataFrame({"image": np.arange(len(v)), "label": np.asarray(labels).astype(int), "view": v})

@@ -117,7 +117,7 @@ class BoolMaskDropout(encoders.Dropout):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or not 0.0 < self.p < 1.0:
             return super().forward(x)
-        bits, threshold = self.bits(x.shape)
+        bits, threshold = self.bits(x.shape, x.device)
         return x * (bits >= threshold).to(x.dtype).div_(1.0 - self.p)
 
 
