@@ -89,8 +89,8 @@ def validate(cfg: DictConfig, check_data: bool = True, check_output: bool = True
     need(_is_num(t.rho) and 0 <= t.rho < 1, f"train.rho must be in [0, 1), got {t.rho!r}")
     need(_is_num(t.eps) and t.eps > 0, f"train.eps must be a number > 0, got {t.eps!r}")
     need(t.init in INITS, f"train.init must be one of {INITS}, got {t.init!r}")
-    device = device_problem(cfg.get("device", "cpu"), workers)
-    need(device is None, device or "")
+    bad_device = device_problem(cfg.get("device", "cpu"), workers)
+    need(bad_device is None, bad_device or "")
     need(_is_int(cfg.threads) and cfg.threads >= 1, f"threads must be an integer >= 1, got {cfg.threads!r}")
     need(cfg.loss.convention in CONVENTIONS, f"loss.convention must be one of {CONVENTIONS}, got {cfg.loss.convention!r}")
     if "margin" in cfg.loss:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from omegaconf import DictConfig, OmegaConf
 
 from . import device
@@ -103,8 +104,6 @@ def problem(name: Any, workers: Workers = HERE) -> str | None:
         kind = device.kind(decide(name, workers))
     if kind == "cpu":
         return None
-    import torch
-
     if workers.gpus == 0:
         return (f"device={name}, but {workers.launcher} requests no GPU for its jobs (the presets request one when "
                 f"`device` is cuda for the whole sweep, not as a sweep list; or set {workers.request}=1)")
