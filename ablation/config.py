@@ -7,16 +7,16 @@ from typing import Any
 
 from hydra.errors import CompactHydraException
 from hydra.utils import get_class, instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from .contract import name_of, problems as contract_problems
 from .data import PAIR_ORDERS, DataError, IdxFolder
 from .identity import experiment_dict, resolved, run_id  # noqa: F401 - the sweep's and tests' entry points
 from .losses import CONVENTIONS
 from .store import unwritable
+from .placement import HERE, Workers, problem as device_problem
 
 INITS = ("keras", "torch")
-DEVICES = ("auto", "cpu", "cuda")
 
 
 class ConfigError(CompactHydraException, ValueError):
@@ -62,19 +62,16 @@ def _is_num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _cuda_available() -> bool:
-    import torch  # only when a GPU is asked for: planning a sweep stays free of torch
-
-    return torch.cuda.is_available()
-
-
 def seed_problem(seed: Any) -> str | None:
     """What is wrong with a seed, or None (a sweep checks a cell's further seeds with this alone)."""
     return None if _is_int(seed) and seed >= 0 else f"seed must be an integer >= 0, got {seed!r}"
 
 
-def validate(cfg: DictConfig, check_data: bool = True, check_output: bool = True) -> None:
-    """Raise ConfigError listing every invalid setting; cheap enough to run on a whole grid first."""
+def validate(cfg: DictConfig, check_data: bool = True, check_output: bool = True, workers: Workers = HERE) -> None:
+    """Raise ConfigError listing every invalid setting; cheap enough to run on a whole grid first.
+
+    `workers`: where the jobs run, as the sweep's launcher says (placement.workers_of); the device is checked
+    against what they get, not against this process's own GPUs (default: a run in this process)."""
     problems: list[str] = []
     t = cfg.train
 
@@ -91,11 +88,8 @@ def validate(cfg: DictConfig, check_data: bool = True, check_output: bool = True
     need(_is_num(t.rho) and 0 <= t.rho < 1, f"train.rho must be in [0, 1), got {t.rho!r}")
     need(_is_num(t.eps) and t.eps > 0, f"train.eps must be a number > 0, got {t.eps!r}")
     need(t.init in INITS, f"train.init must be one of {INITS}, got {t.init!r}")
-    device = cfg.get("device", "cpu")
-    need(device in DEVICES, f"device must be one of {DEVICES}, got {device!r}")
-    if device == "cuda" and not _cuda_available():
-        problems.append("device=cuda, but torch sees no CUDA GPU (this torch build: "
-                        f"{__import__('torch').__version__}); use device=auto or device=cpu")
+    bad_device = device_problem(cfg.get("device", "cpu"), workers)
+    need(bad_device is None, bad_device or "")
     need(_is_int(cfg.threads) and cfg.threads >= 1, f"threads must be an integer >= 1, got {cfg.threads!r}")
     need(cfg.loss.convention in CONVENTIONS, f"loss.convention must be one of {CONVENTIONS}, got {cfg.loss.convention!r}")
     if "margin" in cfg.loss:

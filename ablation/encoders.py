@@ -16,17 +16,18 @@ class Dropout(nn.Dropout):
     keep probability here is 1 - p to within 2^-32 and the scaling is torch's (mask / (1 - p)).
     """
 
-    def bits(self, shape: torch.Size) -> tuple[torch.Tensor, int]:
-        """32 random bits per element (as int32) and the threshold they must reach to keep the element."""
+    def bits(self, shape: torch.Size, device: torch.device) -> tuple[torch.Tensor, int]:
+        """32 random bits per element (as int32), drawn on the input's device from its default generator,
+        and the threshold they must reach to keep the element."""
         k = shape.numel()
-        bits = torch.empty((k + 1) // 2, dtype=torch.int64).random_(-(2**63), None)  # all 64 bits random
+        bits = torch.empty((k + 1) // 2, dtype=torch.int64, device=device).random_(-(2**63), None)  # all 64 bits random
         return bits.view(torch.int32)[:k].view(shape), -(2**31) + round(self.p * 2**32)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or not 0.0 < self.p < 1.0:
             return super().forward(x)
         # Compared straight into x's dtype: a bool mask and its conversion cost more (benchmarks/README.md).
-        keep = torch.ge(*self.bits(x.shape), out=torch.empty_like(x))
+        keep = torch.ge(*self.bits(x.shape, x.device), out=torch.empty_like(x))
         return x * keep.div_(1.0 - self.p)
 
 

@@ -27,7 +27,7 @@ NON_IDENTITY = ("results_dir", "threads", "progress", "dry_run", "data.root", "d
 # never retrains anything. tests/test_identity.py checks that everything `ablation.train` imports is listed.
 TRAINING_MODULES = (
     "ablation.data", "ablation.pairs", "ablation.encoders", "ablation.heads", "ablation.losses", "ablation.model",
-    "ablation.train", "ablation.diagnostics", "ablation.stacked", "ablation.structure",
+    "ablation.train", "ablation.diagnostics", "ablation.stacked", "ablation.structure", "ablation.device",
 )
 COMPONENT_GROUPS = ("data", "encoder", "head", "loss")
 
@@ -131,20 +131,19 @@ def data_fingerprint(cfg: DictConfig) -> str:
     return _data_fingerprint(json.dumps(node, sort_keys=True))
 
 
-def resolve_device(name: str) -> str:
-    """`auto` is CUDA where there is one, else the CPU: a run's identity holds the device it really uses."""
-    if name != "auto":
-        return name
-    import torch
+def device_kind(name: str) -> str:
+    """The device a run's identity holds: its kind, `cpu` or `cuda` (a GPU's index is where it runs, not
+    what it computes). `auto` is decided by this process; a sweep's planner decides it for its workers."""
+    from . import device  # torch: only where a run's identity is computed, never in the report
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return device.kind(name)
 
 
 def identity(cfg: DictConfig) -> dict[str, Any]:
     """What a run's id covers, as flat dotted keys: the config, plus `data.content` and `code`."""
     d = experiment_dict(cfg)
     if "device" in d:
-        d["device"] = resolve_device(d["device"])
+        d["device"] = device_kind(d["device"])
     flat = flatten(d)
     flat["data.content"] = data_fingerprint(cfg)
     flat["code"] = code_fingerprint(component_targets(cfg))

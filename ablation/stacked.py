@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from . import device
 from .encoders import Dropout
 from .heads import LearnedHead
 from .losses import PairLoss
@@ -69,9 +70,9 @@ class Stack:
             if {n: p.shape for n, p in other.items()} != shapes:
                 raise NotStackable("models of one bundle must have the same parameter shapes")
         total = sum(p.numel() for p in named[0].values()) * self.k
-        device = next(iter(named[0].values())).device if named[0] else torch.device("cpu")
-        self.flat = torch.empty(total, device=device)
-        self.grad = torch.zeros(total, device=device)
+        place = next(iter(named[0].values())).device if named[0] else torch.device("cpu")
+        self.flat = torch.empty(total, device=place)
+        self.grad = torch.zeros(total, device=place)
         self.params: dict[str, nn.Parameter] = {}
         offset = 0
         for name, shape in shapes.items():
@@ -80,7 +81,7 @@ class Stack:
             for k in range(self.k):
                 data[k].copy_(named[k][name].detach())
                 named[k][name].data = data[k]  # model k sees slice k
-            sp = nn.Parameter(torch.empty(0, device=device))
+            sp = nn.Parameter(torch.empty(0, device=place))
             sp.data = data
             sp.grad = self.grad[offset : offset + n].view(self.k, *shape)  # backward accumulates here
             self.params[name] = sp
@@ -230,11 +231,13 @@ def train_epoch(
     """One shuffled pass of every model over its own pairs, in Keras batches, all models in step.
 
     Returns per model (mean loss, running accuracy in training mode). Per step: one gather of all models'
-    images, one stacked forward and backward, one optimizer pass; nothing waits on a value until the end.
+    images, one stacked forward and backward, one optimizer pass; nothing waits on a value until the end,
+    when the losses and accuracies of all models come to the host at once (device.to_host).
     """
     k, n = stack.k, len(states[0].pairs)
     dev = x.device
-    perms = [torch.randperm(n, generator=st.shuffle).to(dev) for st in states]
+    # drawn on each model's CPU generator: the same batches on any device
+    perms = [device.put(torch.randperm(n, generator=st.shuffle), dev) for st in states]
     pairs = torch.stack([st.pairs[p] for st, p in zip(states, perms)])  # (K, n, 2)
     y = torch.stack([st.labels[p] for st, p in zip(states, perms)])  # (K, n)
     pa, pb = pairs.unbind(2)
@@ -261,12 +264,12 @@ def train_epoch(
         opt.step()
         scores[:, i:j] = score.detach()[:, : j - i]
         losses[:, s] = loss.detach()
-    sizes = torch.full((steps,), batch_size, dtype=torch.float64)
+    sizes = torch.full((steps,), batch_size, dtype=torch.float64, device=dev)
     sizes[-1] = n - batch_size * (steps - 1)
-    losses, scores, y = losses.cpu(), scores.cpu(), y.cpu()
-    mean_loss = [float((losses[m].double() * sizes).sum()) / n for m in range(k)]
-    accuracy = [float((loss_fn.predict_same(scores[m]) == (y[m] > 0.5)).double().mean()) for m in range(k)]
-    return mean_loss, accuracy
+    totals = torch.stack([(losses[m].double() * sizes).sum() for m in range(k)])  # each model's own reduction
+    correct = torch.stack([(loss_fn.predict_same(scores[m]) == (y[m] > 0.5)).double().mean() for m in range(k)])
+    totals, correct = device.to_host(torch.stack([totals, correct]))
+    return [float(t) / n for t in totals], [float(a) for a in correct]
 
 
 def fit(

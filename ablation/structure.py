@@ -20,6 +20,7 @@ Training records these for every head alike; only the report and the sweep's pre
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from collections.abc import Callable
 
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from . import device
 from .model import Siamese, embed
 
 QUADRUPLES = 512  # random (a, a′, b, b′) of test images per measurement
@@ -62,14 +64,19 @@ def rectangles(labels: np.ndarray, seed: int) -> np.ndarray:
     return np.stack([a, a2, b, b2], axis=1).astype(np.int64)
 
 
-def float64_head(model: Siamese) -> torch.nn.Module:
-    """A float64 copy of the head on the CPU, in eval mode (the model itself is left as it is)."""
-    return copy.deepcopy(model.head).to(device="cpu", dtype=torch.float64).eval()
-
-
 def host64(t: torch.Tensor) -> torch.Tensor:
-    """Embeddings on the CPU in float64, for the float64 head."""
-    return t.detach().to(device="cpu", dtype=torch.float64)
+    """A tensor's values on the CPU in float64 (through device.to_host, the one way values leave a device)."""
+    return torch.from_numpy(device.to_host(t)).to(torch.float64)
+
+
+def float64_head(model: Siamese) -> torch.nn.Module:
+    """A float64 copy of the head on the CPU, in eval mode; the model itself is left as it is."""
+    head = copy.deepcopy(model.head).to_empty(device="cpu")
+    source = dict(itertools.chain(model.head.named_parameters(), model.head.named_buffers()))
+    with torch.no_grad():
+        for name, t in itertools.chain(head.named_parameters(), head.named_buffers()):
+            t.copy_(host64(source[name]))
+    return head.double().eval()
 
 
 @torch.no_grad()
@@ -124,6 +131,6 @@ def after_training(
         same = [predict_same(head(p, q)[0]) for p, q in ((ea, ea2), (eb, eb2), (ea, eb2), (eb, ea2))]
         out["rectangles_all_right"] = float((same[0] & same[1] & ~same[2] & ~same[3]).double().mean())
     ref = e[:1].expand(len(e), -1)
-    views = pd.DataFrame({"image": np.arange(len(e)), "label": np.asarray(labels).astype(int),
-                          "first": _z(head, e, ref).numpy(), "second": _z(head, ref, e).numpy()})
+    views = pd.DataFrame({"image": np.arange(len(e)), "label": np.asarray(labels).astype(int),  # the float64 copy
+                          "first": np.asarray(_z(head, e, ref)), "second": np.asarray(_z(head, ref, e))})  # is on the host
     return out, views

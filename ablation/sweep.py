@@ -22,7 +22,7 @@ from hydra.errors import CompactHydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from . import __version__
+from . import __version__, placement
 from .config import component_name, factors, skip_reason, validate
 from .contract import traits
 from .identity import identity, identity_hash, resolved
@@ -35,10 +35,17 @@ PREFLIGHT_IMAGES = 256  # random images the pre-flight measures each head on (a 
 
 PROGRESS_FILE = "progress.jsonl"  # one line per finished job, appended by every worker
 PLAN_FILE = "sweep.json"  # written by the sweeper: how many jobs and when the sweep started
+PLANNED = "run_ids"  # a launcher job's key: the ids the sweeper planned for its runs (part of no run)
+
+placement.register_resolver()  # the launcher presets' ${gpus_per_job:${device}}, before Hydra reads them
 
 
 class RunFailed(CompactHydraException):
     """A single (non-multirun) run failed: its record is on disk, the exit code says so."""
+
+
+class PlanMismatch(CompactHydraException):
+    """This worker names a run otherwise than the sweep's planner did: nothing is trained or written."""
 
 
 def _hydra() -> Any | None:
@@ -46,8 +53,38 @@ def _hydra() -> Any | None:
 
 
 def task_overrides() -> list[str]:
+    """The job's overrides as the user's runs have them (the sweeper's planned ids left out)."""
     hc = _hydra()
-    return list(hc.overrides.task) if hc else []
+    return [o for o in hc.overrides.task if o.split("=", 1)[0].lstrip("+~") != PLANNED] if hc else []
+
+
+def job_number() -> int:
+    """This launcher job's number (0 outside a sweep): it places runs planned for `cuda` among several GPUs."""
+    hc = _hydra()
+    return int(hc.job.get("num") or 0) if hc else 0
+
+
+def planned_ids(cfg: DictConfig) -> list[str] | None:
+    """Take the sweeper's planned run ids out of a job's config (None for a run not planned by a sweep)."""
+    if PLANNED not in cfg:
+        return None
+    with open_dict(cfg):
+        return [str(i) for i in cfg.pop(PLANNED)]
+
+
+def check_plan(cfgs: list[DictConfig], planned: list[str] | None) -> None:
+    """Refuse a job whose runs this worker would name otherwise than the planner did: its folders would be
+    ones the planner never looks in, so every sweep would train them again."""
+    if planned is None:
+        return
+    for cfg, rid in zip(cfgs, planned, strict=True):
+        ident = identity(cfg)
+        mine = identity_hash(ident)
+        if mine != rid:
+            raise PlanMismatch(
+                f"the sweep planned run {rid}, but this worker's identity of its config is run {mine} "
+                f"(device={ident.get('device')}, code={ident['code']}, data.content={ident['data.content']}): "
+                "the planner and this worker differ in code, data or device; nothing was trained")
 
 
 def record(folder: Path, cfg: DictConfig, status: str, overrides: list[str], ident: dict[str, Any],
@@ -127,7 +164,7 @@ def execute_bundle(cfgs: list[DictConfig], overrides: list[list[str]]) -> list[d
         return summaries  # type: ignore[return-value]
     group = [cfgs[i] for i in todo]
     try:
-        results = train_bundle(group, progress=group[0].progress and sys.stderr.isatty())
+        results = train_bundle(group, progress=group[0].progress and sys.stderr.isatty(), job=job_number())
     except Exception as e:  # noqa: BLE001 - isolate any failure to its own run
         if len(todo) > 1:  # retry alone: which run (if not all) the failure belongs to
             for i in todo:
@@ -217,12 +254,15 @@ def main(cfg: DictConfig) -> dict[str, Any] | list[dict[str, Any]]:
     hc = _hydra()
     if hc is None or hc.mode != RunMode.MULTIRUN:
         validate(cfg)  # a multirun's grid was validated as a whole by the sweeper
+    planned = planned_ids(cfg)
     if "bundle_seeds" in cfg:  # one launcher job for several runs (planned by the sweeper)
         cfgs, overrides = bundle_members(cfg, task_overrides())
+        check_plan(cfgs, planned)
         summaries = execute_bundle(cfgs, overrides)
         for member, summary in zip(cfgs, summaries):
             announce(summary, member)
         return summaries
+    check_plan([cfg], planned)
     summary = execute(cfg)
     announce(summary, cfg)
     if summary["status"] == "failed" and (hc is None or hc.mode != RunMode.MULTIRUN):

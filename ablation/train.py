@@ -16,7 +16,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from . import stacked, structure
+from . import device, stacked, structure
 from .data import Split
 from .diagnostics import diagnose, predict_same
 from .heads import Head
@@ -36,7 +36,7 @@ class RunResult:
     history: pd.DataFrame
     scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     error: str | None = None
-    views: pd.DataFrame = field(default_factory=pd.DataFrame)  # an additive head's g(x), h(x) per test image
+    views: pd.DataFrame = field(default_factory=pd.DataFrame)  # z(x, r), z(r, x) per test image (ablation.structure)
     device: str = "cpu"  # where it was trained
 
 
@@ -67,7 +67,7 @@ def pair_scores(
     s_ab, z_ab = model.head(ea, eb)
     s_ba, z_ba = model.head(eb, ea) if both_orders else (None, None)
     model.train()
-    to_np = lambda t: None if t is None else t.cpu().numpy().astype(np.float64)  # noqa: E731
+    to_np = lambda t: None if t is None else device.to_host(t).astype(np.float64)  # noqa: E731
     return {"s_ab": to_np(s_ab), "s_ba": to_np(s_ba), "z_ab": to_np(z_ab), "z_ba": to_np(z_ba)}
 
 
@@ -84,8 +84,8 @@ class FlatRMSprop(stacked.BufferRMSprop):
     def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, alpha: float, eps: float) -> None:
         params = [p for p in params if p.requires_grad]
         total = sum(p.numel() for p in params)
-        device = params[0].device if params else torch.device("cpu")
-        flat, grad = torch.empty(total, device=device), torch.zeros(total, device=device)
+        place = params[0].device if params else torch.device("cpu")
+        flat, grad = torch.empty(total, device=place), torch.zeros(total, device=place)
         offset = 0
         for p in params:
             k = p.numel()
@@ -103,14 +103,16 @@ def train_epoch(
     """One shuffled pass in Keras batches; returns (mean loss, running accuracy in training mode).
 
     Per step only the model's own work: the shuffle, the pair gathers and the bookkeeping happen once per
-    epoch, the image gather is one index_select, and nothing waits on a value until the epoch ends.
+    epoch, the image gather is one index_select, and nothing waits on a value until the epoch ends: the
+    scores and losses stay on the model's device and come to the host once, as two numbers.
     """
     n = len(pairs)
     perm = torch.randperm(n, generator=generator)
+    perm = device.put(perm, pairs.device)  # drawn on the CPU generator: the same batches on any device
     pa, pb = pairs[perm].unbind(1)  # (n,) each: the epoch's batches are consecutive slices
     y = labels[perm]
-    scores = torch.empty(n)
-    losses = torch.empty((n + batch_size - 1) // batch_size)
+    scores = torch.empty(n, device=x.device)
+    losses = torch.empty((n + batch_size - 1) // batch_size, device=x.device)
     for k, i in enumerate(range(0, n, batch_size)):
         j = min(i + batch_size, n)
         # Stack the a-images over the b-images: one gather, one encoder call for both branches.
@@ -124,29 +126,25 @@ def train_epoch(
         losses[k] = loss.detach()
     sizes = torch.full_like(losses, batch_size)
     sizes[-1] = n - batch_size * (len(losses) - 1)
-    epoch_loss = float((losses.double() * sizes.double()).sum()) / n
-    accuracy = float((loss_fn.predict_same(scores) == (y > 0.5)).double().mean())
-    return epoch_loss, accuracy
+    total = (losses.double() * sizes.double()).sum()
+    accuracy = (loss_fn.predict_same(scores) == (y > 0.5)).double().mean()
+    total, accuracy = device.to_host(torch.stack([total, accuracy]))
+    return float(total) / n, float(accuracy)
 
 
-def resolve_device(name: str) -> torch.device:
-    """`device=auto` is CUDA when torch sees a GPU, else the CPU; `cuda` without a GPU is a config error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def train(cfg: DictConfig, progress: bool = False) -> RunResult:
+def train(cfg: DictConfig, progress: bool = False, job: int = 0) -> RunResult:
     """Train one Siamese network by the Keras protocol and measure it: a bundle of one (see train_bundle)."""
-    return train_bundle([cfg], progress)[0]
+    return train_bundle([cfg], progress, job)[0]
 
 
-def train_bundle(cfgs: list[DictConfig], progress: bool = False) -> list[RunResult]:
+def train_bundle(cfgs: list[DictConfig], progress: bool = False, job: int = 0) -> list[RunResult]:
     """Train runs that differ only in their seed together (ablation.stacked), then measure each on its own.
 
     A run's numbers are the same whichever bundle it is trained in, alone included: each model has its own
     initial weights, pairs, shuffles, dropout masks and optimizer state, and the stacked kernels work per model.
-    Raises on bugs; a run whose loss becomes NaN or infinite is reported diverged (the others go on).
+    `job` is the launcher job's number: runs planned for `cuda` spread over the GPUs by it (ablation.device).
+    Raises on bugs and on a planned device this process cannot use (device.DeviceUnavailable, before any
+    training); a run whose loss becomes NaN or infinite is reported diverged (the others go on).
     """
     t_start = time.perf_counter()
     cfg0 = cfgs[0]
@@ -154,29 +152,26 @@ def train_bundle(cfgs: list[DictConfig], progress: bool = False) -> list[RunResu
             for c in cfgs]
     if any(c != cell[0] for c in cell[1:]):
         raise ValueError("runs trained together must differ in nothing but their seed")
-    device = resolve_device(cfg0.get("device", "cpu"))
+    place = device.resolve(cfg0.get("device", "cpu"), job)
     seed_everything(cfg0.seed, cfg0.threads)
     data = instantiate(cfg0.data)
     split = data.load()
-    x_tr, x_te = torch.from_numpy(split.x_train).to(device), torch.from_numpy(split.x_test).to(device)
+    x_tr, x_te = torch.from_numpy(split.x_train).to(place), torch.from_numpy(split.x_test).to(place)
     runs, states, models = [], [], []
     for cfg in cfgs:
         # Pairs depend on the seed only through the negative partners; test pairs use a seed of their own.
-        tr_pairs, tr_y = (torch.from_numpy(a) for a in make_pairs(split.y_train, cfg.seed, data.pair_order))
-        te_pairs, te_y = (torch.from_numpy(a) for a in make_pairs(split.y_test, cfg.seed + 10_000, data.pair_order))
+        # Kept on the host as arrays for the measurements, and on the device as tensors for the model.
+        tr = make_pairs(split.y_train, cfg.seed, data.pair_order)
+        te = make_pairs(split.y_test, cfg.seed + 10_000, data.pair_order)
         shuffle = seed_everything(cfg.seed, cfg.threads)  # the initial weights come from the seed's global stream
         model, loss_fn = build(cfg)
-        model.to(device)
-        quads = structure.quadruples(len(x_te), cfg.seed)  # the same test images before and after training
+        model.to(place)
+        drop = device.dropout_generator(place, cfg.seed)  # on the CPU: the seed's stream after the initial weights
+        quads = structure.quadruples(len(split.x_test), cfg.seed)  # the same test images before and after training
         init = structure.at_init(model, x_te, quads)  # eval mode, no random numbers drawn
-        if device.type == "cpu":  # the dropout masks continue the seed's stream after the initial weights
-            drop = torch.Generator()
-            drop.set_state(torch.default_generator.get_state())
-        else:
-            drop = torch.Generator(device=device).manual_seed(cfg.seed)
         models.append(model)
-        states.append(stacked.ModelState(shuffle, drop, tr_pairs.to(device), tr_y.to(device)))
-        runs.append((cfg, model, loss_fn, tr_pairs, tr_y, te_pairs.to(device), te_y, quads, init))
+        states.append(stacked.ModelState(shuffle, drop, *(torch.from_numpy(a).to(place) for a in tr)))
+        runs.append((cfg, model, loss_fn, tr, te, torch.from_numpy(te[0]).to(place), quads, init))
     try:
         stack: stacked.Stack | None = stacked.Stack(models)
     except stacked.NotStackable:
@@ -184,9 +179,9 @@ def train_bundle(cfgs: list[DictConfig], progress: bool = False) -> list[RunResu
     loss_fn = runs[0][2]
 
     def evaluate(k: int, epoch: int) -> dict[str, float]:
-        _, model, loss_fn, _, _, te_pairs, te_y, _, _ = runs[k]
+        _, model, loss_fn, _, (_, te_y), te_pairs, _, _ = runs[k]
         te = pair_scores(model, x_te, te_pairs, both_orders=False)
-        te_same = te_y.numpy().astype(bool)
+        te_same = te_y.astype(bool)
         return {
             "test_acc": float(np.mean(predict_same(te["s_ab"], loss_fn.convention, loss_fn.threshold) == te_same)),
             "test_score_std": float(np.std(te["s_ab"])),
@@ -206,18 +201,17 @@ def train_bundle(cfgs: list[DictConfig], progress: bool = False) -> list[RunResu
             fit_alone(model, loss_fn, st, x_tr, cfg0.train, lambda epoch, k=k: evaluate(k, epoch), advance)
     bar.close()
     results = []
-    for (cfg, model, loss_fn, tr_pairs, tr_y, te_pairs, te_y, quads, init), st in zip(runs, states):
+    for (cfg, model, loss_fn, tr, te, te_pairs, quads, init), st in zip(runs, states):
         if st.diverged_at is not None:
             loss = st.history[-1]["loss"]
             results.append(RunResult(
                 "diverged", {**init, "epochs_run": st.diverged_at, "wall_time_s": time.perf_counter() - t_start},
                 pd.DataFrame(st.history), error=f"non-finite training loss ({loss}) in epoch {st.diverged_at}",
-                device=device.type,
+                device=str(place),
             ))
             continue
-        result = measure(cfg, model, loss_fn, split, x_tr, x_te, tr_pairs, tr_y, te_pairs, te_y, st.history, t_start,
-                         quads, init)
-        results.append(dataclasses.replace(result, device=device.type))
+        result = measure(cfg, model, loss_fn, split, x_tr, x_te, tr, te, st, te_pairs, t_start, quads, init)
+        results.append(dataclasses.replace(result, device=str(place)))
     return results
 
 
@@ -227,9 +221,10 @@ def fit_alone(
 ) -> None:
     """One model that the stacked trainer cannot run (stacked.NotStackable), trained by the plain loop.
 
-    Whether it was built alone or beside others, it draws its dropout masks from the stream its seed left
-    after its initial weights (saved in its state), so its numbers do not depend on the bundle either."""
-    torch.default_generator.set_state(st.dropout.get_state())
+    Whether it was built alone or beside others, it draws its dropout masks from its own dropout stream
+    (saved in its state, see device.dropout_generator): its layers draw from their device's default
+    generator, set to that stream, so its numbers do not depend on the bundle either."""
+    device.default_generator(x.device).set_state(st.dropout.get_state())
     opt = FlatRMSprop(model.parameters(), lr=t.lr, alpha=t.rho, eps=t.eps)
     model.train()
     for epoch in range(t.epochs):
@@ -245,31 +240,35 @@ def fit_alone(
 
 def measure(
     cfg: DictConfig, model: Siamese, loss_fn: PairLoss, split: Split, x_tr: torch.Tensor, x_te: torch.Tensor,
-    tr_pairs: torch.Tensor, tr_y: torch.Tensor, te_pairs: torch.Tensor, te_y: torch.Tensor,
-    history: list[dict[str, float]], t_start: float, quads: np.ndarray, init: dict[str, float],
+    train_pairs: tuple[np.ndarray, np.ndarray], test_pairs: tuple[np.ndarray, np.ndarray], st: stacked.ModelState,
+    te_on_device: torch.Tensor, t_start: float, quads: np.ndarray, init: dict[str, float],
 ) -> RunResult:
-    """The trained model's final measurement: test pairs in both orders, diagnostics, structure, train accuracy."""
-    te_same = te_y.numpy().astype(bool)
+    """The trained model's final measurement: test pairs in both orders, diagnostics, structure, train accuracy.
+
+    The pairs and labels come as host arrays (`train_pairs`, `test_pairs`); the scores are computed on the
+    model's device, on its training pairs (`st.pairs`) and `te_on_device`, and brought back by device.to_host."""
+    (tr_pairs, tr_y), (te_pairs, te_y) = train_pairs, test_pairs
+    history = st.history
+    te_same = te_y.astype(bool)
     n = len(tr_pairs)
-    te = pair_scores(model, x_te, te_pairs)
-    tr = pair_scores(model, x_tr, tr_pairs.to(x_tr.device), both_orders=False)
+    te = pair_scores(model, x_te, te_on_device)
+    tr = pair_scores(model, x_tr, st.pairs, both_orders=False)
     metrics = diagnose(te["s_ab"], te["s_ba"], te_same, loss_fn.convention, loss_fn.threshold, te["z_ab"], te["z_ba"])
     after, views = structure.after_training(model, x_te, split.y_test, quads,
                                             structure.rectangles(split.y_test, cfg.seed), loss_fn.predict_same)
     metrics.update(**init, **after)
     metrics.update(
-        train_acc=float(np.mean(predict_same(tr["s_ab"], loss_fn.convention, loss_fn.threshold) == tr_y.numpy().astype(bool))),
+        train_acc=float(np.mean(predict_same(tr["s_ab"], loss_fn.convention, loss_fn.threshold) == tr_y.astype(bool))),
         final_loss=history[-1]["loss"],
         epochs_run=len(history),
         n_train_pairs=int(n),
         n_test_pairs=int(len(te_pairs)),
         n_params=sum(p.numel() for p in model.parameters()),
         # docs/mechanism.md §2: 0.5 when (a, b) and (b, a) class orders are equally likely; 1.0 for sorted pairs.
-        neg_smaller_first=smaller_first(split.y_train, tr_pairs.numpy(), tr_y.numpy()),
+        neg_smaller_first=smaller_first(split.y_train, tr_pairs, tr_y),
         wall_time_s=time.perf_counter() - t_start,
     )
-    te_pairs = te_pairs.cpu()
-    scores = pd.DataFrame({"a": te_pairs[:, 0].numpy(), "b": te_pairs[:, 1].numpy(), "label": te_y.numpy().astype(int)})
+    scores = pd.DataFrame({"a": te_pairs[:, 0], "b": te_pairs[:, 1], "label": te_y.astype(int)})
     for k, v in te.items():
         scores[k] = v if v is not None else np.nan
     return RunResult("completed", metrics, pd.DataFrame(history), scores, views=views)

@@ -16,7 +16,6 @@ import argparse
 import copy
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -117,7 +116,7 @@ class BoolMaskDropout(encoders.Dropout):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or not 0.0 < self.p < 1.0:
             return super().forward(x)
-        bits, threshold = self.bits(x.shape)
+        bits, threshold = self.bits(x.shape, x.device)
         return x * (bits >= threshold).to(x.dtype).div_(1.0 - self.p)
 
 

@@ -10,7 +10,8 @@ from conftest import cli, make_cfg, records
 from ablation import stacked
 from ablation.config import ConfigError, run_id, validate
 from ablation.sweep import execute, execute_bundle
-from ablation.train import build, resolve_device, train, train_bundle
+from ablation.device import resolve
+from ablation.train import build, train, train_bundle
 
 # batch 100: 7,980 pairs end in a short batch of 80 (the padded case)
 TINY = ["train.epochs=1", "train.batch_size=100"]
@@ -85,7 +86,7 @@ def test_a_resumed_bundle_trains_only_the_missing_seeds_to_the_same_result(tmp_p
 def test_device_auto_is_the_cpu_here_and_cuda_without_a_gpu_is_a_config_error(results):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    assert resolve_device("auto").type == "cpu"
+    assert resolve("auto").type == "cpu"
     with pytest.raises(ConfigError, match="device=cuda, but torch sees no CUDA GPU"):
         validate(make_cfg("device=cuda", f"results_dir={results}"))
     with pytest.raises(ConfigError, match="device must be one of"):

@@ -138,6 +138,7 @@ def test_slurm_preset_through_sbatch_gives_the_basic_launchers_metrics(basic, re
     for flag in ("#SBATCH --array=0-2%3", "#SBATCH --partition=debug", "#SBATCH --cpus-per-task=1",
                  "#SBATCH --mem=4GB", "#SBATCH --time=60", "srun --unbuffered"):
         assert flag in text, text
+    assert "gpus" not in text and "gres" not in text  # device=cpu: no GPU requested
     states = lambda: sorted(f.read_text() for f in (tmp_path / "slurm").glob("[0-9]*_*"))  # noqa: E731
     for _ in range(100):  # bounded: the stand-in marks a task done a moment after submitit has its result
         if states() == ["COMPLETED"] * 3:
@@ -145,3 +146,27 @@ def test_slurm_preset_through_sbatch_gives_the_basic_launchers_metrics(basic, re
         time.sleep(0.2)
     assert states() == ["COMPLETED"] * 3
     assert measured(results) == basic
+
+
+def test_slurm_preset_requests_a_gpu_per_task_for_cuda_planned_without_a_gpu(results, tmp_path, monkeypatch):
+    """device=cuda from this GPU-less planner: accepted, because the preset asks SLURM for one GPU per task
+    (--gpus-per-task=1 in the real sbatch script); the stand-in's task has no GPU either, so its worker
+    records a one-line failure in the planned run's folder and the sweep exits non-zero."""
+    if importlib.util.find_spec("submitit") is None:
+        missing("submitit is not installed: pip install -e '.[slurm]'")
+    import fake_slurm
+    from conftest import make_cfg
+
+    from ablation.config import run_id
+
+    fake_slurm.install(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_SLURM_DIR", str(tmp_path / "slurm"))
+    p = cli("-m", "head=subtract", *FAST, "device=cuda", "hydra/launcher=slurm", "hydra.launcher.partition=gpu",
+            f"results_dir={results}")
+    assert p.returncode != 0 and "1 to train" in p.stdout, p.stdout + p.stderr
+    (script,) = (results / "hydra" / "multirun").glob("*/.submitit/*/*_submission.sh")
+    assert "#SBATCH --gpus-per-task=1" in script.read_text()
+    rec = records(results)[run_id(make_cfg("head=subtract", *FAST, "device=cuda"))]
+    assert rec["status"] == "failed" and rec["identity"]["device"] == "cuda"
+    assert "device=cuda was planned for this run, but torch on this worker sees no CUDA GPU" in rec["error"]

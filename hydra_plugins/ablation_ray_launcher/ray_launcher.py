@@ -19,11 +19,24 @@ from typing import Any, Dict, List, Optional, Sequence
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus, configure_log, filter_overrides, run_job, setup_globals
+from hydra.errors import CompactHydraException
 from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 log = logging.getLogger(__name__)
+
+
+class NoGpuInCluster(CompactHydraException):
+    """The jobs request more GPUs each than the cluster has: Ray would keep them waiting forever."""
+
+
+def gpu_shortage(wanted: float, gpus: float, address: Optional[str]) -> Optional[str]:
+    """Why jobs that request `wanted` GPUs each can never start on a cluster of `gpus` GPUs, or None."""
+    if wanted <= gpus:
+        return None
+    return (f"Ray: each job requests {wanted:g} GPU (device=cuda), but the cluster (address={address}) has "
+            f"{gpus:g}: the jobs would wait forever; start GPU nodes, or use device=cpu")
 
 
 def _run_job(hydra_context: HydraContext, sweep_config: DictConfig, task_function: TaskFunction,
@@ -58,8 +71,13 @@ class RayLauncher(Launcher):
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         if not ray.is_initialized():
             ray.init(address=self.address, **self.init)  # never object_store_memory: a running cluster refuses it
-        cpus = ray.cluster_resources().get("CPU", 0)
-        log.info(f"Ray: {len(job_overrides)} jobs on a cluster of {cpus:g} CPUs (address={self.address})")
+        resources = ray.cluster_resources()
+        cpus, gpus = resources.get("CPU", 0), resources.get("GPU", 0)
+        log.info(f"Ray: {len(job_overrides)} jobs on a cluster of {cpus:g} CPUs and {gpus:g} GPUs "
+                 f"(address={self.address})")
+        shortage = gpu_shortage(float(self.remote.get("num_gpus") or 0), gpus, self.address)
+        if shortage:
+            raise NoGpuInCluster(shortage)
         remote_fn = ray.remote(**self.remote)(_run_job) if self.remote else ray.remote(_run_job)
 
         refs: Dict[Any, int] = {}

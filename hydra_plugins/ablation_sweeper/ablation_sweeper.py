@@ -108,11 +108,13 @@ def bundles(jobs: List[Job], size: Optional[int] = None) -> List[List[Job]]:
 
 
 def bundle_overrides(bundle: List[Job]) -> List[str]:
-    """The launcher job of a bundle: the first run's overrides plus the seeds of all its runs."""
+    """The launcher job of a bundle: the first run's overrides plus the seeds of all its runs, and the ids
+    planned for them (`run_ids`, quoted: an id of digits is no number), which the worker checks against its own."""
+    ids = "+run_ids=[{}]".format(",".join(f"'{j.run_id}'" for j in bundle))
     if len(bundle) == 1:
-        return list(bundle[0].overrides)
+        return list(bundle[0].overrides) + [ids]
     seeds = ",".join(str(j.seed) for j in bundle)
-    return list(bundle[0].overrides) + [f"+bundle_seeds=[{seeds}]"]
+    return list(bundle[0].overrides) + [f"+bundle_seeds=[{seeds}]", ids]
 
 
 class AblationSweeper(BasicSweeper):
@@ -177,8 +179,11 @@ class AblationSweeper(BasicSweeper):
         `self.heads` (for the pre-flight diagnosis) with the pair orders the grid runs it on."""
         from ablation.config import ConfigError, seed_problem, skip_reason, validate
         from ablation.identity import identity, identity_hash
+        from ablation.placement import decide, register_resolver, with_device, workers_of
         from ablation.store import FINAL, read_metrics, run_dir
 
+        register_resolver()
+        workers = workers_of(self.config.hydra.get("launcher"))  # what its jobs get: the device is checked against it
         planned: List[Job] = []
         problems: List[str] = []
         seen: Dict[str, str] = {}
@@ -188,6 +193,9 @@ class AblationSweeper(BasicSweeper):
         for i, overrides in enumerate(jobs):
             try:
                 cfg, cell = self.compose_cell(list(overrides), cache)
+                if cfg.get("device") == "auto":  # decided here, once: the job carries the decision to its worker
+                    overrides = with_device(list(overrides), decide("auto", workers))
+                    cfg, cell = self.compose_cell(overrides, cache)
             except HydraException as e:
                 problems.append(f"{' '.join(overrides)}: {e}")
                 continue
@@ -200,7 +208,7 @@ class AblationSweeper(BasicSweeper):
                 ident = {**known["ident"], "seed": cfg.seed}
             else:
                 try:
-                    validate(cfg, check_output=i == 0)
+                    validate(cfg, check_output=i == 0, workers=workers)
                 except ConfigError as e:
                     problems.append(f"{' '.join(overrides)}: {str(e).removeprefix('invalid config:')}")
                     continue

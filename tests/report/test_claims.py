@@ -4,7 +4,6 @@ way it should when a run contradicts it; heads are picked by measured structure,
 import re
 from pathlib import Path
 
-import pytest
 from conftest import ROOT
 from helpers.fakes import write_run
 from helpers.reports import study

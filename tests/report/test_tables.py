@@ -1,7 +1,6 @@
 """The per-head table (measured structure, prediction, verdict), the summary's intervals and the effects."""
 
 import numpy as np
-import pandas as pd
 import pytest
 from helpers.fakes import write_run
 from helpers.reports import study
