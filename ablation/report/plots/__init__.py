@@ -42,8 +42,8 @@ FIGURES: tuple[Figure, ...] = (
            "order for a head that is not symmetric; collapsed in both orders for a symmetric one.",
            "mechanism", 0.5, {"views.csv.gz": f.view_runs}),
     Figure("collapse_over_training.png", f.collapse_over_training,
-           "The spread of the sigmoid output over the test pairs per epoch (mean over seeds, band: 95 % CI): additive "
-           "heads dashed, heads with an interaction term solid.",
+           "The spread of the sigmoid output over the test pairs per epoch (mean over seeds, band: their range): "
+           "additive heads dashed, heads with an interaction term solid.",
            "mechanism", 0.9, {"history.csv": f.all_panel_runs}),
     Figure("accuracy_by_head.png", r.accuracy_by_head,
            "Test accuracy of each head with and without a hidden layer after the merge, per encoder and loss sign "

@@ -21,7 +21,7 @@ from ablation.mechanism import FIXED, SWAP_SYMMETRIC  # noqa: E402
 
 from ..judge import LEVEL, t_half  # noqa: E402
 from ..select import Context, around_baseline, structured  # noqa: E402
-from .kit import bottom_xlabel, chance_line, extra_text, figure_legend, flag, grid, seeds_text, t_interval  # noqa: E402
+from .kit import bottom_xlabel, chance_line, extra_text, figure_legend, flag, grid, seeds_text  # noqa: E402
 
 SEEDS_PER_PANEL = 3  # score plots pool at most this many seeds per panel (the lowest), to stay fast and legible
 MAX_VIEW_SEEDS = 5  # the view figure: enough seeds to show their spread, without reading every seed of a study
@@ -35,11 +35,17 @@ RUN_COLUMNS = ("run_id", "head", "depth", "pair_order", "seed", "same_high", "th
 
 
 def panel_runs(runs: pd.DataFrame, ctx: Context, seeds: int | None = SEEDS_PER_PANEL) -> pd.DataFrame:
-    """The per-head panels: each head × depth at the Keras setting, plus the additive heads on fixed-order pairs
-    (the control), at most `seeds` seeds each (None: all), one panel per value of an extra cell key too."""
-    keep = around_baseline(runs, ctx, "depth")
+    """The per-head panels at the Keras setting: every head without a hidden layer, the shallowest hidden layer
+    of each merge that is additive without one (the fix), and the additive heads on fixed-order pairs (the
+    control); at most `seeds` seeds each (None: all), a panel per value of an extra cell key too. Deeper variants
+    are in the accuracy figure and the tables: a panel each would only repeat the interacting heads' picture."""
+    base = around_baseline(runs, ctx, "depth")
+    flat = base[base["depth"] == 0]
+    additive = set(structured(flat, additive=True)["head._target_"])
+    deeper = base[(base["depth"] > 0) & base["head._target_"].isin(additive)]
+    deeper = deeper[deeper["depth"] == deeper.groupby("head._target_")["depth"].transform("min")]
     ctl = structured(around_baseline(runs, ctx, "pair_order"), additive=True)
-    keep = pd.concat([keep, ctl[ctl["pair_order"].isin(FIXED)]]).sort_values("seed", kind="stable")
+    keep = pd.concat([flat, deeper, ctl[ctl["pair_order"].isin(FIXED)]]).sort_values("seed", kind="stable")
     extra = list(ctx.extra)
     if seeds is not None:
         keep = keep.groupby(["head", "depth", "pair_order", *extra], observed=True, dropna=False).head(seeds)
@@ -83,7 +89,7 @@ def learning_curves(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure
     half = t_half(g["std"].fillna(0), g["count"], LEVEL)
     g["lo"], g["hi"], g["mean"] = 100 * (g["mean"] - half), 100 * (g["mean"] + half), 100 * g["mean"]
     order = panels(hist)
-    fig, axes = grid(len(order), 4.2, 3.0, sharex=True, sharey=True)
+    fig, axes = grid(len(order), 4.2, 3.3, title_lines=3 if ctx.extra else 2, sharex=True, sharey=True)
     for ax, name in zip(axes, order):
         for split, (label, color) in splits.items():
             p = g[(g["panel"] == name) & (g["split"] == split)]
@@ -118,7 +124,7 @@ def score_distributions(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Fi
         return None
     s = _pairs(scores)
     order = panels(s)
-    fig, axes = grid(len(order), 4.2, 3.4)
+    fig, axes = grid(len(order), 4.2, 3.8, title_lines=3 if ctx.extra else 2)
     for ax, name in zip(axes, order):
         p = s[s["panel"] == name]
         edges = np.histogram_bin_edges(p["s_ab"].to_numpy(), bins=40)
@@ -159,7 +165,7 @@ def swap_plot(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure | Non
     s = _pairs(scores)
     first = s.sort_values("seed", kind="stable").groupby("panel")["run_id"].first()
     order = panels(s)
-    fig, axes = grid(len(order), 4.0, 4.0)
+    fig, axes = grid(len(order), 4.0, 4.4, title_lines=4 if ctx.extra else 3, top_lines=3, bottom=0.5)
     for ax, name in zip(axes, order):
         p = s[s["run_id"] == first[name]]
         p = p.sample(min(len(p), SWAP_POINTS), random_state=0)
@@ -219,7 +225,7 @@ def image_views(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure | N
     keys = v[["head", "pair_order"]].drop_duplicates()
     rank = {o: i for i, o in enumerate(ctx.words.levels(keys["pair_order"], "pair_order"))}
     keys = keys.assign(r=keys["pair_order"].map(rank)).sort_values(["head", "r"])
-    fig, axes = grid(len(keys), 5.2, 3.8, cols=2, sharey=True)
+    fig, axes = grid(len(keys), 5.4, 4.2, cols=2, top_lines=3, sharey=True)
     digits = sorted(v["label"].unique())
     for ax, (head, order) in zip(axes, zip(keys["head"], keys["pair_order"])):
         p = v[(v["head"] == head) & (v["pair_order"] == order)]
@@ -269,10 +275,10 @@ def collapse_over_training(runs: pd.DataFrame, files: dict, ctx: Context) -> plt
     fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
     sns.lineplot(h.assign(spread=h["test_score_std"].clip(lower=1e-5)), x="epoch", y="spread", hue="curve",
                  style="structure", style_order=["interacting", "additive"], hue_order=list(dict.fromkeys(h["curve"])),
-                 errorbar=t_interval, ax=ax)
+                 errorbar=("pi", 100), ax=ax)  # the seeds' range: a t interval would reach below 0 on a log axis
     ax.set(yscale="log", xlabel="epoch", ylabel="std of the sigmoid output over test pairs (log scale)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-    fig.suptitle("The output's spread over the test pairs, per epoch: additive heads (dashed) vs interacting (solid)\n"
-                 f"line: mean over {seeds_text(h.groupby('curve')['run_id'].nunique())}, band: 95 % CI")
+    fig.suptitle("The output's spread over the test pairs per epoch\nadditive heads dashed, interacting solid; line: mean "
+                 f"over {seeds_text(h.groupby('curve')['run_id'].nunique())}, band: their range")
     return fig

@@ -1,8 +1,8 @@
 """What every plot shares: the theme, the t interval as a seaborn errorbar, the chance line, a panel grid, and
 the columns that place a run in a panel.
 
-Figures use matplotlib's constrained layout and are saved without `bbox_inches="tight"`: one layout pass
-per figure instead of three, which is most of the report's run time.
+Single-panel figures use matplotlib's constrained layout; the panel grids are laid out by fixed margins (`grid`),
+and nothing is saved with `bbox_inches="tight"`: fitting the layout was most of the report's run time.
 """
 
 from __future__ import annotations
@@ -36,11 +36,22 @@ def seeds_text(n: pd.Series) -> str:
     return f"{n.min()} seeds" if n.min() == n.max() else f"{n.min()}–{n.max()} seeds"
 
 
-def grid(n: int, width: float, height: float, cols: int = 3, **kw) -> tuple[plt.Figure, list[plt.Axes]]:
-    """n panels in rows of `cols`; unused cells hidden."""
+def grid(n: int, width: float, height: float, cols: int = 3, title_lines: int = 2, top_lines: int = 2,
+         bottom: float = 0.0, xticks: float = 0.55, **kw) -> tuple[plt.Figure, list[plt.Axes]]:
+    """n panels in rows of `cols` (unused cells hidden), each `width` × `height` inches with its title, laid out by
+    fixed margins: the titles (`title_lines` a panel, `top_lines` for the figure's), the x tick labels and label
+    (`xticks` inches) and a legend `bottom` inches high have known sizes, so no layout engine has to fit them —
+    fitting was most of the time of saving a many-panel figure."""
     cols = min(cols, n)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False, layout="constrained", **kw)
+    title, gap_w = 0.19 * title_lines, 0.75  # inches: a panel's title; between two columns (tick labels, y label)
+    gap_h = title + 0.2 + xticks  # between two rows: the lower panel's title, the upper one's x tick labels
+    top, foot, left, right = 0.35 + 0.27 * top_lines + title, 0.1 + xticks + bottom, 1.05, 0.2
+    axes_h, axes_w = height - gap_h, (width * cols - left - right - gap_w * (cols - 1)) / cols
+    fig_h = rows * axes_h + (rows - 1) * gap_h + top + foot
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, fig_h), squeeze=False, **kw)
+    fig.subplots_adjust(left=left / (width * cols), right=1 - right / (width * cols), top=1 - top / fig_h,
+                        bottom=foot / fig_h, hspace=gap_h / axes_h, wspace=gap_w / axes_w)
     flat = list(axes.flat)
     for ax in flat[n:]:
         ax.set_visible(False)
@@ -64,8 +75,8 @@ def figure_legend(fig: plt.Figure, axes: list[plt.Axes], **kw) -> None:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             entries.setdefault(label, handle)
     if entries:
-        fig.legend(list(entries.values()), list(entries), loc="outside lower center", ncol=min(len(entries), 4),
-                   frameon=False, markerscale=2, **kw)
+        fig.legend(list(entries.values()), list(entries), loc="lower center", bbox_to_anchor=(0.5, 0.0),
+                   ncol=min(len(entries), 4), frameon=False, markerscale=2, **kw)
 
 
 def flag(df: pd.DataFrame, col: str) -> pd.Series:

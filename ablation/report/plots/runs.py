@@ -41,10 +41,10 @@ def interaction_map(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure
     ax.axvline(ADDITIVE_TOL, color="grey", linestyle="-.", linewidth=1,
                label=f"additive ≤ {ADDITIVE_TOL:g} (rounding ≈ 1e-16)")
     ax.set(xlim=(FLOOR / 3, max(10.0, 3 * float(w["x"].max()))), ylim=(0, 102),
-           xlabel="interaction after training: RMS of z(a,b) − z(a,b′) − z(a′,b) + z(a′,b′), relative to the logit's spread",
+           xlabel="interaction after training (mixed difference relative to the logit's spread; log scale)",
            ylabel="test accuracy (%)")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="head · pair order")
-    ax.set_title("Every run: does the head compare its two images? (interaction) — and does it learn? (accuracy)\n"
+    fig.suptitle("Every run: does its head compare the two images (x), and does it learn (y)?\n"
                  f"{len(d)} runs, {ctx.setting({k: v for k, v in ctx.fixed.items() if k in ('data', 'epochs')})}")
     return fig
 
@@ -64,7 +64,8 @@ def accuracy_by_head(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figur
               for c in names(d, "convention", ctx) for e in names(d, "encoder", ctx)]
     panels = [p for p in panels if (w["panel"] == p).any()]
     kw = dict(x="head", y="acc", hue="depth", order=names(d, "head", ctx), hue_order=names(d, "depth", ctx))
-    fig, axes = grid(len(panels), 5.0, 3.8, cols=2, sharey=True)
+    fig, axes = grid(len(panels), 5.6, 5.2, cols=2, title_lines=2 if extra else 1, top_lines=2, bottom=0.7,
+                     xticks=1.5, sharey=True)
     for ax, name in zip(axes, panels):
         p = w[w["panel"] == name]
         sns.barplot(p, ax=ax, errorbar=t_interval, capsize=0.15, alpha=0.8, legend=ax is axes[0], **kw)
@@ -74,10 +75,12 @@ def accuracy_by_head(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figur
             if head not in set(p["head"]):
                 ax.text(i, 4, "not run", ha="center", color="grey", fontsize=9)
         ax.set(ylim=(0, 102), xlabel="", ylabel="test accuracy (%)", title=name)
-        ax.tick_params(axis="x", labelrotation=20)
+        ax.tick_params(axis="x", labelrotation=30)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
     handles, labels = axes[0].get_legend_handles_labels()
     axes[0].get_legend().remove()
-    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), frameon=False,
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=len(labels), frameon=False,
                title="hidden layers after the merge (dashed: chance)")
     n = d.groupby(["head", "depth", "encoder", "convention", *extra], dropna=False).size()
     fig.suptitle(f"Test accuracy by head and hidden layers ({ctx.name('loss', ctx.baseline.get('loss'))}, random pair "
