@@ -85,10 +85,6 @@ def gap(what: str, evidence: str, ctx: Context, levels: dict | None = None) -> C
     return Check(what, NOT_MEASURED, evidence, sweep_command(levels, ctx) if levels else preset_command(ctx))
 
 
-def context_of(row: pd.Series | dict, keys: tuple[str, ...] = ("encoder", "loss", "convention", "pair_order")) -> dict:
-    return {k: row[k] for k in keys}
-
-
 # ---------------------------------------------------------------- sanity checks: follow from the theorems
 
 
@@ -243,14 +239,18 @@ def additive_no_information(df: pd.DataFrame, ctx: Context) -> tuple[list[Check]
     return checks, notes
 
 
-def best_additive(df: pd.DataFrame, keys: dict) -> pd.DataFrame:
-    """The additive cell with the highest mean accuracy in a context (the one an interacting head must beat)."""
-    pool = structured(where(df, **keys), additive=True)
-    if pool.empty:
-        return pool
-    means = pool.groupby(["head", "depth"], observed=True)["test_acc"].mean()
-    h, d = means.idxmax()
-    return pool[(pool["head"] == h) & (pool["depth"] == d)]
+CONTEXT_KEYS = ("encoder", "loss", "convention")  # what two cells must share to be compared in claim 5
+
+
+def best_additive(df: pd.DataFrame) -> dict[tuple, pd.DataFrame]:
+    """Per context (encoder, loss, convention), the runs of the additive cell with the highest mean accuracy:
+    the one an interacting head of that context must beat."""
+    pool = structured(df, additive=True)
+    out = {}
+    for key, g in pool.groupby(list(CONTEXT_KEYS), observed=True, sort=False):
+        h, d = g.groupby(["head", "depth"], observed=True)["test_acc"].mean().idxmax()
+        out[key] = g[(g["head"] == h) & (g["depth"] == d)]
+    return out
 
 
 @claim(5, "Interacting heads learn",
@@ -265,10 +265,9 @@ def interacting_heads_learn(df: pd.DataFrame, ctx: Context) -> tuple[list[Check]
     if inter.empty:
         return [gap(what_l, "no run of an interacting head on random-order pairs", ctx),
                 gap(what_h, "no run of a hidden layer after an additive merge", ctx)], []
-    beat = []
+    beat, best = [], best_additive(rnd)
     for lv, g in cells(inter, ctx):
-        row = g.iloc[0]
-        rival = best_additive(rnd, context_of(row, ("encoder", "loss", "convention")))
+        rival = best.get(tuple(g.iloc[0][k] for k in CONTEXT_KEYS), rnd.iloc[0:0])
         if len(rival):
             beat.append(contrast(f"{ctx.setting(lv)} > {ctx.setting({'head': rival['head'].iloc[0], 'depth': rival['depth'].iloc[0]})}",
                                  rival["test_acc"], g["test_acc"]))

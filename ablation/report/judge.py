@@ -46,7 +46,11 @@ class MeanCI:
 
 def mean_ci(x: Any, level: float = LEVEL) -> MeanCI:
     """Mean and its t interval over replicates (seeds); no interval from fewer than two values."""
-    x = np.asarray(pd.to_numeric(pd.Series(x), errors="coerce").dropna(), dtype=float)
+    try:
+        x = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):  # text or NA among the values: what is a number counts
+        x = np.asarray(pd.to_numeric(pd.Series(x), errors="coerce"), dtype=float)
+    x = x[~np.isnan(x)]
     if len(x) == 0:
         return MeanCI(np.nan, np.nan, np.nan, 0)
     m = float(x.mean())

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ablation.mechanism import CHANCE, FAILS, LEARNS as PREDICT_LEARNS, classify, predict_cell
+from ablation.mechanism import CHANCE, FAILS, LEARNS as PREDICT_LEARNS, Structure, predict_cell
 
 from .judge import (LEARNS, NO_BETTER, NOT_MEASURED, MeanCI, Test, acc_text, level, mean_ci, no_information, p_text,
                     t_half, welch)
@@ -26,12 +26,13 @@ TESTS = {CHANCE: "carries no information", PREDICT_LEARNS: LEARNS, FAILS: NO_BET
 # ---------------------------------------------------------------- per head: structure, prediction, verdict
 
 
-def structure_of(g: pd.DataFrame) -> tuple[str, float]:
-    """A cell's measured structure in words (its runs' classifications; 'mixed' if they disagree) and its median
-    interaction at initialisation."""
-    words = {classify(i, s, a).words for i, s, a in
-             zip(g["interaction_init"], g["symmetry_residual_init"], g["antisymmetry_residual_init"])}
-    return (words.pop() if len(words) == 1 else "mixed: " + "; ".join(sorted(words))), float(g["interaction_init"].median())
+def structure_of(g: pd.DataFrame) -> Structure:
+    """A cell's measured structure (its runs' classifications, load.structure; not measured if they disagree)."""
+    kinds = set(zip(*(g[c].tolist() for c in ("additive", "symmetric", "antisymmetric"))))
+    if len(kinds) != 1:
+        return Structure(None, None, None)
+    a, s, anti = (None if v is pd.NA or v is None else bool(v) for v in kinds.pop())
+    return Structure(a, s, anti, float(g["interaction_init"].median()))
 
 
 def head_table(df: pd.DataFrame, ctx: Context) -> pd.DataFrame:
@@ -43,16 +44,14 @@ def head_table(df: pd.DataFrame, ctx: Context) -> pd.DataFrame:
     rows = []
     for lv, g in df.groupby(keys, observed=True, sort=False, dropna=False):
         lv = dict(zip(keys, lv if isinstance(lv, tuple) else (lv,)))
-        words, inter = structure_of(g)
-        first = g.iloc[0]
-        s = classify(first["interaction_init"], first["symmetry_residual_init"], first["antisymmetry_residual_init"])
+        s, first = structure_of(g), g.iloc[0]
         p = predict_cell(s, str(first["pair_order"]), _flag(first["weightless"]), _flag(first["same_high"]))
         ci = mean_ci(g["test_acc"])
         test = TESTS.get(p.expect)
         verdict = (no_information(g) if p.expect == CHANCE else level(ci, test) if test else "no prediction") \
-            if not words.startswith("mixed") else NOT_MEASURED
-        rows.append({**lv, "structure": words, "additive": s.additive, "symmetric": s.symmetric, "interaction": inter,
-                     "prediction": p.expect or "none", "why": p.why,
+            if s.measured else NOT_MEASURED
+        rows.append({**lv, "structure": s.words, "additive": s.additive, "symmetric": s.symmetric,
+                     "interaction": s.interaction, "prediction": p.expect or "none", "why": p.why,
                      "test_acc": ci.mean, "acc_lo": ci.lo, "acc_hi": ci.hi, "n": ci.n,
                      "auc_min": g["test_auc"].min(), "auc_max": g["test_auc"].max(), "verdict": verdict})
     out = pd.DataFrame(rows)
