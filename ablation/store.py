@@ -45,6 +45,16 @@ def write_text(path: Path, text: str) -> None:
     atomic(path, w)
 
 
+def append_line(path: Path, line: str) -> None:
+    """Append one line to a log (O_APPEND: one short write, whole or not at all, even over NFS for one writer)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        os.write(fd, (line.rstrip("\n") + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_json(path: Path, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
