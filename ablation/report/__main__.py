@@ -7,7 +7,10 @@ runs with that value, e.g. `where.head=[subtract,absdiff] where.train.lr=0.003`;
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
+from pathlib import Path
 
 import hydra
 import pandas as pd
@@ -16,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from .analysis import Analysis
 from .build import make_report
 from .labels import CONTEXT, pct
+from .load import ReportError
 from .verdicts import HOLDS, SUPPORTED
 from .select import where
 from .tables import runs_text
@@ -58,8 +62,28 @@ def terminal_summary(a: Analysis, report: str) -> str:
     return "\n".join(lines)
 
 
+def check_options(cfg: DictConfig) -> None:
+    """Refuse a bad option with one line before any run is read (the others are checked where they are used:
+    `code` and `where`'s keys by make_report, results_dir by load_runs)."""
+    if not isinstance(cfg.plots, bool):
+        raise ReportError(f"plots={cfg.plots!r}: must be true or false")
+    if isinstance(cfg.workers, bool) or not isinstance(cfg.workers, int) or cfg.workers < 1:
+        raise ReportError(f"workers={cfg.workers!r}: must be an integer >= 1 (processes drawing the plots)")
+    if cfg.where is not None and not OmegaConf.is_dict(cfg.where):
+        raise ReportError(f"where={cfg.where!r}: must be filters such as where.head=subtract or where.seed=[0,1]")
+    out = Path(str(cfg.out_dir))
+    try:  # created now, as the report would: a folder that cannot be written is the first thing to hear about
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise ReportError(f"out_dir={str(out)!r} is not writable: {e.strerror or e}") from None
+
+
 @hydra.main(version_base="1.3", config_path="../conf", config_name="report")
 def main(cfg: DictConfig) -> None:
+    check_options(cfg)
     pd.set_option("display.width", 200)
     filters = OmegaConf.to_container(cfg.where, resolve=True) if cfg.where is not None else {}
     a, path = make_report(cfg.results_dir, cfg.out_dir, filters, plots=cfg.plots, workers=cfg.workers, code=cfg.code)
