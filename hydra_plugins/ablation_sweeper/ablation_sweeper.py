@@ -161,6 +161,7 @@ class AblationSweeper(BasicSweeper):
         from ablation import claims, interrupts
         from ablation.store import is_final
 
+        interrupts.end_workers()
         runs = {j.run_id: j.folder for j in self.planned if j.folder is not None}
         for folder in runs.values():
             claims.remove_if_dead(folder)
