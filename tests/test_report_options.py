@@ -38,9 +38,12 @@ def test_a_bad_option_is_refused_with_one_line(tmp_path, option, message):
     assert str(e.value).startswith(message.format(file=a_file)) and "\n" not in str(e.value)
 
 
-def test_the_default_options_pass_and_create_the_report_folder(tmp_path):
+def test_the_default_options_pass_and_the_check_leaves_nothing_behind(tmp_path):
+    check_options(report_cfg(f"results_dir={tmp_path / 'missing'}"))  # a mistyped results_dir is not created
+    assert not (tmp_path / "missing").exists()
+    (tmp_path / "report").mkdir()
     check_options(report_cfg(f"results_dir={tmp_path}"))
-    assert (tmp_path / "report").is_dir() and not list((tmp_path / "report").iterdir())  # the probe is gone
+    assert not list((tmp_path / "report").iterdir())  # the probe is gone
 
 
 def test_the_options_checked_where_they_are_used_are_refused_with_one_line(tmp_path):

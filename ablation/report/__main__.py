@@ -7,6 +7,7 @@ runs with that value, e.g. `where.head=[subtract,absdiff] where.train.lr=0.003`;
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -72,13 +73,18 @@ def check_options(cfg: DictConfig) -> None:
     if cfg.where is not None and not OmegaConf.is_dict(cfg.where):
         raise ReportError(f"where={cfg.where!r}: must be filters such as where.head=subtract or where.seed=[0,1]")
     out = Path(str(cfg.out_dir))
-    try:  # created now, as the report would: a folder that cannot be written is the first thing to hear about
+    missing = [d for d in (out, *out.parents) if not d.exists()]
+    try:  # a file written and removed: a folder that cannot be written is the first thing to hear about
         out.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=out, prefix=".write-test-")
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
         raise ReportError(f"out_dir={str(out)!r} is not writable: {e.strerror or e}") from None
+    finally:
+        for d in missing:  # the report creates its folder only once it has runs to report
+            with contextlib.suppress(OSError):
+                d.rmdir()
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="report")
