@@ -91,6 +91,11 @@ def validate(cfg: DictConfig, check_data: bool = True, check_output: bool = True
     bad_device = device_problem(cfg.get("device", "cpu"), workers)
     need(bad_device is None, bad_device or "")
     need(_is_int(cfg.threads) and cfg.threads >= 1, f"threads must be an integer >= 1, got {cfg.threads!r}")
+    beat, timeout = cfg.get("claim_heartbeat_s", 30), cfg.get("claim_timeout_s", 600)
+    need(_is_num(beat) and beat > 0, f"claim_heartbeat_s must be a number > 0, got {beat!r}")
+    if _is_num(beat) and beat > 0:  # a live claim is refreshed at least twice within the timeout
+        need(_is_num(timeout) and timeout >= 2 * beat,
+             f"claim_timeout_s must be a number >= 2 x claim_heartbeat_s = {2 * beat:g}, got {timeout!r}")
     need(cfg.loss.convention in CONVENTIONS, f"loss.convention must be one of {CONVENTIONS}, got {cfg.loss.convention!r}")
     if "margin" in cfg.loss:
         need(_is_num(cfg.loss.margin) and cfg.loss.margin > 0, f"loss.margin must be a number > 0, got {cfg.loss.margin!r}")

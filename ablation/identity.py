@@ -20,8 +20,10 @@ from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
 # Keys that change where or how fast a run happens, not what it measures. `data.root` is replaced by the
-# data's content fingerprint; the mirror and download flag only say how the files get there.
-NON_IDENTITY = ("results_dir", "threads", "progress", "dry_run", "data.root", "data.download", "data.mirror")
+# data's content fingerprint; the mirror and download flag only say how the files get there; the claim keys say
+# how sweeps that share a results folder keep out of each other's way.
+NON_IDENTITY = ("results_dir", "threads", "progress", "dry_run", "claim_heartbeat_s", "claim_timeout_s", "data.root",
+                "data.download", "data.mirror")
 
 # The modules whose code decides a run's numbers. The report's code is not among them: rewording the report
 # never retrains anything. tests/test_identity.py checks that everything `ablation.train` imports is listed.

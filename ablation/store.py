@@ -3,6 +3,7 @@ last, so a folder without it is an interrupted run, never mistaken for a finishe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -18,15 +19,21 @@ METRICS = "metrics.json"
 FINAL = ("completed", "skipped", "diverged")
 
 
-def unwritable(path: Path, what: str) -> str | None:
-    """None if files can be created under `path` (made if missing), else why not, naming the option (`what`)."""
+def unwritable(path: Path, what: str, keep: bool = True) -> str | None:
+    """None if files can be created under `path` (made if missing; `keep=False` removes again the folders the
+    check made), else why not, naming the option (`what`) as a user sets it."""
+    made = [d for d in (path, *path.parents) if not d.exists()]
     try:
         path.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path, prefix=".write-test-")
         os.close(fd)
         os.unlink(tmp)
     except OSError as e:
-        return f"{what} {str(path)!r} is not writable: {e.strerror or e}"
+        return f"{what}={str(path)!r} is not writable: {e.strerror or e}"
+    finally:
+        for d in made if not keep else ():
+            with contextlib.suppress(OSError):
+                d.rmdir()
     return None
 
 
@@ -56,6 +63,16 @@ def write_text(path: Path, text: str) -> None:
             os.fsync(f.fileno())
 
     atomic(path, w)
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one line to a log (O_APPEND: one short write, whole or not at all, even over NFS for one writer)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        os.write(fd, (line.rstrip("\n") + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_json(path: Path, obj: Any) -> None:

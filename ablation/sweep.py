@@ -22,12 +22,12 @@ from hydra.errors import CompactHydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from . import __version__, placement
+from . import __version__, interrupts, placement, runclaims
 from .config import component_name, factors, skip_reason, validate
 from .contract import traits
-from .identity import identity, identity_hash, resolved
+from .identity import identity, identity_hash, resolved, run_id
 from .mechanism import Structure, classify, diagnosis
-from .store import FINAL, read_metrics, run_dir, write_csv, write_json, write_text
+from .store import FINAL, append_line, read_metrics, run_dir, write_csv, write_json, write_text
 from .structure import at_init, quadruples
 from .train import build, train_bundle
 
@@ -36,6 +36,7 @@ PREFLIGHT_IMAGES = 256  # random images the pre-flight measures each head on (a 
 PROGRESS_FILE = "progress.jsonl"  # one line per finished job, appended by every worker
 PLAN_FILE = "sweep.json"  # written by the sweeper: how many jobs and when the sweep started
 PLANNED = "run_ids"  # a launcher job's key: the ids the sweeper planned for its runs (part of no run)
+INTERRUPTED = "interrupted"  # a job stopped by SIGINT/SIGTERM: its unfinished runs are left for a rerun
 
 placement.register_resolver()  # the launcher presets' ${gpus_per_job:${device}}, before Hydra reads them
 
@@ -134,53 +135,108 @@ def bundle_members(cfg: DictConfig, overrides: list[str]) -> tuple[list[DictConf
 def execute_bundle(cfgs: list[DictConfig], overrides: list[list[str]]) -> list[dict[str, Any]]:
     """Runs that differ only in their seed, trained together (ablation.stacked); each recorded in its own folder.
 
-    Finished runs are reused and skips recorded as in a lone run; the rest train in one stack. If training
-    the stack raises, each of its runs is retried alone, so a failure is recorded only for the run it belongs to.
+    Finished runs are reused. Every other run is claimed (ablation.runclaims) before anything is written to its
+    folder, so that each run is trained once however many sweeps share the results folder: the runs claimed here
+    are trained (skips recorded), then this job waits for the runs other processes hold, and reuses them once they
+    are finished (or claims and trains those left unfinished). So a job returns only when all its runs are final.
     """
-    summaries: list[dict[str, Any] | None] = [None] * len(cfgs)
-    todo: list[int] = []
     idents = [identity(cfg) for cfg in cfgs]
-    for i, cfg in enumerate(cfgs):
-        rid = identity_hash(idents[i])
-        folder = run_dir(cfg.results_dir, rid)
-        prev = read_metrics(folder)
-        if prev is not None and prev["status"] in FINAL:
-            summaries[i] = {"run_id": rid, "status": "reused", "metrics": prev.get("metrics", {})}
-            continue
-        if cfg.dry_run:
-            summaries[i] = {"run_id": rid, "status": "dry_run"}
-            continue
-        folder.mkdir(parents=True, exist_ok=True)
+    folders = [run_dir(cfg.results_dir, identity_hash(ident)) for cfg, ident in zip(cfgs, idents)]
+    heartbeat_s, timeout_s = runclaims.timing(cfgs[0])
+    summaries: dict[int, dict[str, Any]] = {}
+    pending = list(range(len(cfgs)))
+    while pending:
+        held: dict[int, runclaims.Claim] = {}
+        theirs: list[int] = []
+        try:
+            for i in pending:
+                reused = _reused(folders[i]) or ({"run_id": folders[i].name, "status": "dry_run"}
+                                                 if cfgs[i].dry_run else None)
+                if reused:
+                    summaries[i] = reused
+                    continue
+                with interrupts.shielded():  # a claim is never left behind half made
+                    got = runclaims.acquire(folders[i], timeout_s)
+                    if isinstance(got, runclaims.Claim):
+                        held[i] = got
+                if not isinstance(got, runclaims.Claim):
+                    theirs.append(i)
+                elif reused := _reused(folders[i]):  # finished by another process just before this claim
+                    summaries[i] = reused
+                    _release(held.pop(i))
+            with runclaims.heartbeat(held.values(), heartbeat_s):
+                summaries.update(train_claimed(cfgs, overrides, idents, held))
+        finally:
+            for claim in held.values():
+                _release(claim)
+        lost = [i for i in held if i not in summaries]  # taken over as stale while this process stalled
+        for i in theirs + lost:
+            runclaims.wait_while_claimed(folders[i], lambda f=folders[i]: _reused(f) is not None, timeout_s,
+                                      min(heartbeat_s, WAIT_POLL_S), lambda line: print(line, flush=True))
+        pending = theirs + lost
+    return [summaries[i] for i in range(len(cfgs))]
+
+
+WAIT_POLL_S = 2.0  # how often a job waiting for another process's run looks at it (at most)
+
+
+def _reused(folder: Path) -> dict[str, Any] | None:
+    """The summary of a finished run that is reused, or None if it is not finished."""
+    prev = read_metrics(folder)
+    if prev is None or prev["status"] not in FINAL:
+        return None
+    return {"run_id": folder.name, "status": "reused", "metrics": prev.get("metrics", {})}
+
+
+def _release(claim: runclaims.Claim) -> None:
+    with interrupts.shielded():
+        claim.release()
+
+
+def train_claimed(cfgs: list[DictConfig], overrides: list[list[str]], idents: list[dict[str, Any]],
+                  held: dict[int, runclaims.Claim]) -> dict[int, dict[str, Any]]:
+    """Train (or record as skipped) the runs `held` by this process's claims, trained together in one stack.
+
+    If training the stack raises, each of its runs is retried alone, so a failure is recorded only for the run it
+    belongs to. A run whose claim was taken over meanwhile is not written (and has no summary)."""
+    summaries: dict[int, dict[str, Any]] = {}
+    todo: list[int] = []
+    for i, claim in held.items():
+        cfg, folder = cfgs[i], claim.folder
         write_text(folder / "config.yaml", OmegaConf.to_yaml(resolved(cfg)))
         for stale in ("metrics.json", "error.txt", "history.csv", "scores.csv.gz", "views.csv.gz"):  # an earlier attempt's
             (folder / stale).unlink(missing_ok=True)
         reason = skip_reason(cfg)
         if reason:
             record(folder, cfg, "skipped", overrides[i], idents[i], reason=reason)
-            summaries[i] = {"run_id": rid, "status": "skipped", "reason": reason}
+            summaries[i] = {"run_id": folder.name, "status": "skipped", "reason": reason}
             continue
+        append_line(folder / runclaims.ATTEMPTS, json.dumps({"host": claim.holder.host, "pid": claim.holder.pid,
+                                                          "started": claim.holder.since}))
         todo.append(i)
     if not todo:
-        return summaries  # type: ignore[return-value]
+        return summaries
     group = [cfgs[i] for i in todo]
     try:
         results = train_bundle(group, progress=group[0].progress and sys.stderr.isatty(), job=job_number())
     except Exception as e:  # noqa: BLE001 - isolate any failure to its own run
         if len(todo) > 1:  # retry alone: which run (if not all) the failure belongs to
             for i in todo:
-                summaries[i] = execute_bundle([cfgs[i]], [overrides[i]])[0]
-            return summaries  # type: ignore[return-value]
+                summaries.update(train_claimed(cfgs, overrides, idents, {i: held[i]}))
+            return summaries
         (i,) = todo
-        folder = run_dir(cfgs[i].results_dir, identity_hash(idents[i]))
-        write_text(folder / "error.txt", traceback.format_exc())
-        err = f"{type(e).__name__}: {e}"
-        record(folder, cfgs[i], "failed", overrides[i], idents[i], error=err)
-        summaries[i] = {"run_id": folder.name, "status": "failed", "error": err}
-        return summaries  # type: ignore[return-value]
-    bundle = [identity_hash(idents[i]) for i in todo] if len(todo) > 1 else None
+        if held[i].held():
+            folder = held[i].folder
+            write_text(folder / "error.txt", traceback.format_exc())
+            err = f"{type(e).__name__}: {e}"
+            record(folder, cfgs[i], "failed", overrides[i], idents[i], error=err)
+            summaries[i] = {"run_id": folder.name, "status": "failed", "error": err}
+        return summaries
+    bundle = [held[i].folder.name for i in todo] if len(todo) > 1 else None
     for i, result in zip(todo, results):
-        cfg = cfgs[i]
-        folder = run_dir(cfg.results_dir, identity_hash(idents[i]))
+        cfg, folder = cfgs[i], held[i].folder
+        if not held[i].held():
+            continue
         write_csv(folder / "history.csv", result.history)
         if not result.scores.empty:
             write_csv(folder / "scores.csv.gz", result.scores)
@@ -192,7 +248,7 @@ def execute_bundle(cfgs: list[DictConfig], overrides: list[list[str]]) -> list[d
         extra = {"device": result.device, **({"bundle": bundle} if bundle else {})}
         record(folder, cfg, result.status, overrides[i], idents[i], metrics=result.metrics, error=result.error, **extra)
         summaries[i] = {"run_id": folder.name, "status": result.status, "metrics": result.metrics, "error": result.error}
-    return summaries  # type: ignore[return-value]
+    return summaries
 
 
 def head_structure(cfg: DictConfig) -> Structure:
@@ -252,20 +308,28 @@ def _hms(s: float) -> str:
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> dict[str, Any] | list[dict[str, Any]]:
     hc = _hydra()
-    if hc is None or hc.mode != RunMode.MULTIRUN:
+    multirun = hc is not None and hc.mode == RunMode.MULTIRUN
+    if not multirun:
         validate(cfg)  # a multirun's grid was validated as a whole by the sweeper
     planned = planned_ids(cfg)
-    if "bundle_seeds" in cfg:  # one launcher job for several runs (planned by the sweeper)
-        cfgs, overrides = bundle_members(cfg, task_overrides())
-        check_plan(cfgs, planned)
-        summaries = execute_bundle(cfgs, overrides)
-        for member, summary in zip(cfgs, summaries):
-            announce(summary, member)
+    bundle = "bundle_seeds" in cfg  # one launcher job for several runs (planned by the sweeper)
+    cfgs, overrides = bundle_members(cfg, task_overrides()) if bundle else ([cfg], [task_overrides()])
+    check_plan(cfgs, planned)
+    try:
+        with interrupts.job():
+            summaries = execute_bundle(cfgs, overrides)
+    except interrupts.Interrupted as stop:
+        if not multirun:
+            interrupts.exit_stopped(stop, int(_reused(run_dir(cfg.results_dir, run_id(cfg))) is not None), 1)
+        # the launcher collects this like any result; the sweep says how many runs are finished
+        interrupted = [{"status": INTERRUPTED} for _ in cfgs]
+        return interrupted if bundle else interrupted[0]
+    for member, summary in zip(cfgs, summaries):
+        announce(summary, member)
+    if bundle:
         return summaries
-    check_plan([cfg], planned)
-    summary = execute(cfg)
-    announce(summary, cfg)
-    if summary["status"] == "failed" and (hc is None or hc.mode != RunMode.MULTIRUN):
+    (summary,) = summaries
+    if summary["status"] == "failed" and not multirun:
         raise RunFailed(f"run {summary['run_id']} {summary['status']}: {summary.get('error')}")
     return summary
 

@@ -26,12 +26,12 @@ from typing import Any, Iterator
 import pandas as pd
 import yaml
 
+from .identity import NON_IDENTITY as RUNTIME  # not what a run measures
 from .store import read_metrics
 
 RUN_TAG = "ablation.run_id"
 ROLE_TAG = "ablation.role"  # "run" or "report" (the parent)
 DIGEST_TAG = "ablation.digest"
-RUNTIME = ("results_dir", "threads", "progress", "dry_run", "data.root", "data.download", "data.mirror")  # not what a run measures
 RUN_FILES = ("config.yaml", "history.csv", "scores.csv.gz", "metrics.json", "error.txt")
 MLFLOW_STATUS = {"completed": "FINISHED", "skipped": "FINISHED", "failed": "FAILED", "diverged": "FAILED"}
 PARAM_LIMIT, METRIC_LIMIT = 100, 1000  # MLflow's log_batch limits per call

@@ -8,14 +8,18 @@ runs with that value, e.g. `where.head=[subtract,absdiff] where.train.lr=0.003`;
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import hydra
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
+from ablation.store import unwritable
+
 from .build import make_report
 from .document import Analysis
 from .judge import HOLDS, SUPPORTED
+from .load import ReportError
 from .select import where
 from .tables import runs_text
 from .words import CONTEXT, pct
@@ -60,8 +64,23 @@ def terminal_summary(a: Analysis, report: str) -> str:
     return "\n".join(lines)
 
 
+def check_options(cfg: DictConfig) -> None:
+    """Refuse a bad option with one line before any run is read (the others are checked where they are used:
+    `code` and `where`'s keys by make_report, results_dir by load_runs)."""
+    if not isinstance(cfg.plots, bool):
+        raise ReportError(f"plots={cfg.plots!r}: must be true or false")
+    if isinstance(cfg.workers, bool) or not isinstance(cfg.workers, int) or cfg.workers < 1:
+        raise ReportError(f"workers={cfg.workers!r}: must be an integer >= 1 (processes drawing the plots)")
+    if cfg.where is not None and not OmegaConf.is_dict(cfg.where):
+        raise ReportError(f"where={cfg.where!r}: must be filters such as where.head=subtract or where.seed=[0,1]")
+    problem = unwritable(Path(str(cfg.out_dir)), "out_dir", keep=False)  # made only once there are runs to report
+    if problem:
+        raise ReportError(problem)
+
+
 @hydra.main(version_base="1.3", config_path="../conf", config_name="report")
 def main(cfg: DictConfig) -> None:
+    check_options(cfg)
     pd.set_option("display.width", 200)
     filters = OmegaConf.to_container(cfg.where, resolve=True) if cfg.where is not None else {}
     a, path = make_report(cfg.results_dir, cfg.out_dir, filters, plots=cfg.plots, workers=cfg.workers, code=cfg.code)

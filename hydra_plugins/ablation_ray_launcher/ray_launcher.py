@@ -96,7 +96,12 @@ class RayLauncher(Launcher):
         results: List[Optional[JobReturn]] = [None] * len(refs)
         pending, t0 = list(refs), time.time()
         while pending:  # each result as it arrives, not the batch at the end
-            done, pending = ray.wait(pending, num_returns=1)
+            try:
+                done, pending = ray.wait(pending, num_returns=1)
+            except BaseException:  # the sweep was stopped (Ctrl-C, SIGTERM): its jobs stop too, releasing their claims
+                for ref in pending:
+                    ray.cancel(ref)
+                raise
             for ref in done:
                 i = refs[ref]
                 try:

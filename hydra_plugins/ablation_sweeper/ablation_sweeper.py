@@ -8,12 +8,13 @@ whichever Hydra launcher is configured. At the end: a summary, and a non-zero ex
 
 
 import copy
+import functools
 import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tuple
 
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
@@ -24,7 +25,7 @@ from hydra.errors import CompactHydraException, HydraException
 from omegaconf import DictConfig, OmegaConf
 
 
-RUNTIME_KEYS = ("results_dir", "threads", "progress", "dry_run")
+RUNTIME_KEYS = ("results_dir", "threads", "progress", "dry_run", "claim_heartbeat_s", "claim_timeout_s")
 
 
 class SweepFailed(CompactHydraException):
@@ -57,6 +58,7 @@ class Job:
     seed: int = 0
     cost: float = 1.0  # relative training time (epochs x encoder cost), to launch the longest bundles first
     max_stack: int = 0  # the encoder's limit on runs trained together (0 = none)
+    folder: Optional[Path] = None  # the run folder
 
     @property
     def what(self) -> str:
@@ -117,6 +119,24 @@ def bundle_overrides(bundle: List[Job]) -> List[str]:
     return list(bundle[0].overrides) + [f"+bundle_seeds=[{seeds}]", ids]
 
 
+def stoppable(sweep: Callable[..., Any]) -> Callable[..., Any]:
+    """A sweep that SIGINT (Ctrl-C) or SIGTERM (a scheduler) stops cleanly: the jobs stop and release their claims
+    (ablation.interrupts), then one line says how many runs are finished, and the exit code is 130 or 143."""
+
+    @functools.wraps(sweep)
+    def wrapper(self: "AblationSweeper", arguments: List[str]) -> Any:
+        from ablation import interrupts
+
+        self.planned = []
+        with interrupts.sweeping():
+            try:
+                return sweep(self, arguments)
+            except interrupts.Interrupted as stop:
+                self.stopped(stop)
+
+    return wrapper
+
+
 class AblationSweeper(BasicSweeper):
     def __init__(
         self,
@@ -128,6 +148,27 @@ class AblationSweeper(BasicSweeper):
         super().__init__(max_batch_size=max_batch_size, params=params)
         self.grids = [dict(g) for g in grids] if grids else [{}]
         self.bundle = bundle  # runs per bundle: 0 = all seeds of a cell, 1 = every run alone
+        self.planned: List[Job] = []
+
+    def setup(self, *, hydra_context: Any, task_function: Any, config: DictConfig) -> None:
+        super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
+        joblib_kwargs = getattr(self.launcher, "joblib", None)  # Hydra's joblib launcher: joblib.Parallel's arguments
+        if isinstance(joblib_kwargs, dict):
+            from ablation.interrupts import worker_init
+
+            joblib_kwargs.setdefault("initializer", worker_init)  # loky workers handle Ctrl-C/SIGTERM from their start
+
+    def stopped(self, stop: Any) -> NoReturn:
+        """After a stop: claims of workers killed outright are removed, then the one line and the exit."""
+        from ablation import interrupts, runclaims
+        from ablation.store import is_final
+
+        interrupts.end_workers()
+        runs = {j.run_id: j.folder for j in self.planned if j.folder is not None}
+        for folder in runs.values():
+            runclaims.remove_if_dead(folder)
+        finished = sum(is_final(folder) for folder in runs.values())
+        interrupts.exit_stopped(stop, finished, len(runs) if self.planned else None)
 
     def expand(self, arguments: List[str]) -> List[List[str]]:
         """Union of cartesian products: each grid's params, then `params`, then the command line."""
@@ -177,6 +218,7 @@ class AblationSweeper(BasicSweeper):
     def plan(self, jobs: List[List[str]]) -> List[Job]:
         """Every job composed, validated and named by its run id; one config per head × depth kept in
         `self.heads` (for the pre-flight diagnosis) with the pair orders the grid runs it on."""
+        from ablation import runclaims
         from ablation.config import ConfigError, seed_problem, skip_reason, validate
         from ablation.identity import identity, identity_hash
         from ablation.placement import decide, register_resolver, with_device, workers_of
@@ -227,31 +269,36 @@ class AblationSweeper(BasicSweeper):
                 planned.append(Job(overrides, rid, "duplicate", f"same run as: {seen[rid]}"))
                 continue
             seen[rid] = Job(overrides, rid, "").what
-            prev = read_metrics(run_dir(cfg.results_dir, rid))
+            folder = run_dir(cfg.results_dir, rid)
+            prev = read_metrics(folder)
             if prev is not None and prev["status"] in FINAL:
-                planned.append(Job(overrides, rid, "reuse", prev["status"]))
+                planned.append(Job(overrides, rid, "reuse", prev["status"], folder=folder))
             elif known["skip"]:
-                planned.append(Job(overrides, rid, "skip", known["skip"]))
+                planned.append(Job(overrides, rid, "skip", known["skip"], folder=folder))
             else:
-                planned.append(Job(overrides, rid, "train", "redo: " + prev["status"] if prev else "",
-                                   cell=known["cell"], seed=int(cfg.seed), cost=known["cost"],
-                                   max_stack=known["max_stack"]))
+                claim = runclaims.look(folder)  # another sweep's live claim: this sweep will wait for the run
+                held = claim is not None and not claim.stale(runclaims.timing(cfg)[1])
+                detail = claim.words() + " (this sweep waits for it)" if held else "redo: " + prev["status"] if prev else ""
+                planned.append(Job(overrides, rid, "train", detail, cell=known["cell"], seed=int(cfg.seed),
+                                   cost=known["cost"], max_stack=known["max_stack"], folder=folder))
         if problems:
             raise InvalidSweep(f"{len(problems)} of {len(jobs)} runs in the sweep have an invalid config, "
                                  "nothing was trained:\n" + "\n".join(problems))
         return planned
 
+    @stoppable
     def sweep(self, arguments: List[str]) -> Any:
-        from ablation.sweep import PLAN_FILE, execute
+        from ablation.interrupts import launching, stop_if_asked, until_stopped
+        from ablation.sweep import INTERRUPTED, PLAN_FILE, execute
 
         t0 = time.time()
-        jobs = self.plan(self.expand(arguments))
+        jobs = self.planned = self.plan(self.expand(arguments))
         counts = {a: sum(j.action == a for j in jobs) for a in ("train", "reuse", "skip", "duplicate")}
         print(f"sweep: {len(jobs)} runs: {counts['train']} to train, {counts['reuse']} reused, "
               f"{counts['skip']} skipped, {counts['duplicate']} duplicates "
               f"(planned in {time.time() - t0:.2f} s)", flush=True)
         for j in jobs:
-            if j.action != "train" or self.config.dry_run:
+            if j.action != "train" or self.config.dry_run or j.detail.startswith("being"):
                 print(f"  {j.action:<9} {j.run_id}  {j.what}  {j.detail}", flush=True)
         if self.heads:
             from ablation.sweep import preflight
@@ -275,11 +322,15 @@ class AblationSweeper(BasicSweeper):
         to_run = [j for j in jobs if j.action == "train"]
         (sweep_dir / PLAN_FILE).write_text(json.dumps({"n": len(to_run), "t0": time.time()}))
         groups = bundles(jobs, self.bundle or None)
-        results = self.launcher.launch([bundle_overrides(b) for b in groups], initial_job_idx=0) if groups else []
+        with launching():  # after a stop the launcher is handed no further job
+            results = self.launcher.launch(until_stopped([bundle_overrides(b) for b in groups]),
+                                           initial_job_idx=0) if groups else []
+        stop_if_asked()
 
         status = {j.run_id: j.action for j in jobs if j.action in ("reuse", "skip")}  # duplicates counted once
         failed: List[str] = []
         diverged: List[str] = []
+        interrupted: List[str] = []
         for group, r in zip(groups, results):
             if r.status == JobStatus.COMPLETED:
                 values = r.return_value if isinstance(r.return_value, list) else [r.return_value]
@@ -288,6 +339,8 @@ class AblationSweeper(BasicSweeper):
                     line = f"  {v['status']:<9} {j.run_id}  {j.what}: {v.get('error')}"
                     if v["status"] == "failed":
                         failed.append(line)
+                    elif v["status"] == INTERRUPTED:  # its worker was stopped by a signal, this process was not
+                        interrupted.append(line)
                     elif v["status"] == "diverged":
                         diverged.append(line)
             else:
@@ -301,6 +354,9 @@ class AblationSweeper(BasicSweeper):
         if diverged:  # a result, not a failure: the same config diverges again, so re-runs reuse it
             print(f"{len(diverged)} run(s) diverged (recorded as results; the report counts them per cell):\n"
                   + "\n".join(diverged), flush=True)
-        if failed:
-            raise SweepFailed(f"{len(failed)} run(s) failed (error.txt in each run folder):\n" + "\n".join(failed))
+        problems = ([f"{len(failed)} run(s) failed (error.txt in each run folder):"] + failed if failed else []) + (
+            [f"{len(interrupted)} run(s) interrupted (a signal stopped their worker); rerun the same command to resume:"]
+            + interrupted if interrupted else [])
+        if problems:
+            raise SweepFailed("\n".join(problems))
         return [results]

@@ -111,7 +111,7 @@ def test_the_defaults_and_the_thread_cells_come_from_the_composed_config():
 
 def test_an_unwritable_output_folder_is_a_clear_error_before_any_run_is_read(tmp_path):
     write_run(tmp_path / "runs", head="subtract")
-    with pytest.raises(ReportError, match="out_dir '/proc/x' is not writable"):
+    with pytest.raises(ReportError, match="out_dir='/proc/x' is not writable"):
         make_report(tmp_path, "/proc/x", plots=False)
     with pytest.raises(ReportError, match="does not exist"):  # the results folder is named first, and not created
         make_report(tmp_path / "missing", tmp_path / "missing" / "report", plots=False)
