@@ -60,19 +60,19 @@ def keep(runs: pd.DataFrame, filters: dict[str, Any]) -> pd.DataFrame:
     return pd.concat([apply_filter(runs[runs["head"].notna()], filters), unknown]).sort_index()
 
 
-def figure_inputs(plotted: pd.DataFrame, per_cell: pd.DataFrame, runs_dir: Path, ctx: Context
-                  ) -> dict[str, dict[str, pd.DataFrame]]:
+def figure_inputs(plotted: pd.DataFrame, per_cell: pd.DataFrame, runs_dir: Path, ctx: Context,
+                  figures: tuple[Figure, ...] = FIGURES) -> dict[str, dict[str, pd.DataFrame]]:
     """Per figure, the per-run tables it reads: each file read once per run, joined with its selection's columns.
     Selections see one value of each extra cell key per cell (`per_cell`): a panel per level would multiply the
     slowest figures; the accuracy figures show every level."""
-    wanted = {(fig.name, file): sel(per_cell, ctx) for fig in FIGURES for file, sel in fig.reads.items()}
+    wanted = {(fig.name, file): sel(per_cell, ctx) for fig in figures for file, sel in fig.reads.items()}
     cache: dict[str, pd.DataFrame] = {}
     for (_, file), sel in wanted.items():
         todo = [r for r in sel["run_id"] if f"{file}/{r}" not in cache]
         part = read_per_run(runs_dir, todo, file) if todo else pd.DataFrame(columns=["run_id"])
         for rid in todo:
             cache[f"{file}/{rid}"] = part[part["run_id"] == rid]
-    out: dict[str, dict[str, pd.DataFrame]] = {fig.name: {} for fig in FIGURES}
+    out: dict[str, dict[str, pd.DataFrame]] = {fig.name: {} for fig in figures}
     for (name, file), sel in wanted.items():
         parts = [cache[f"{file}/{r}"] for r in sel["run_id"] if len(cache[f"{file}/{r}"])]
         out[name][file] = pd.concat(parts, ignore_index=True).merge(sel, on="run_id") if parts else pd.DataFrame()
@@ -146,7 +146,9 @@ def make_report(results_dir: str | Path, out_dir: str | Path, filters: dict[str,
                               and not c.endswith("._target_")])
     ctx = Context(context(lean, list(extra), words), words, extra)
     plotted = where(measured(lean), **{k: ctx.fixed[k] for k in CONTEXT if k in ctx.fixed})
-    inputs = figure_inputs(plotted, in_context(lean, ctx.fixed), loaded.runs_dir, ctx) if plots else {}
+    # without plots, still the mechanism figures' files: the report states their numbers in words
+    inputs = figure_inputs(plotted, in_context(lean, ctx.fixed), loaded.runs_dir, ctx,
+                           FIGURES if plots else tuple(f for f in FIGURES if f.section == "mechanism"))
     with Drawing(plotted, inputs, ctx, out, workers if plots else 0) as drawing:
         mechanism = {file: t for fig in FIGURES if fig.section == "mechanism" for file, t in inputs.get(fig.name, {}).items()}
         a = analyse(lean, ctx, cell, thread_cells, mechanism)

@@ -21,12 +21,13 @@ from .plots import FIGURES
 from .plots.files import collapse_words, view_words
 from .select import Context, in_context, measured, structured, where
 from .tables import effects_words, factor_effects, head_table, head_table_words, summary, summary_words
-from .thread import original_table
+from .thread import COMMAND, original_table
 from ablation.mechanism import FIXED, SWAP_SYMMETRIC
 
 from .words import CELL, CONTEXT, md_escape, pct, plural
 
 DOC = "docs/mechanism.md"
+THREAD_PRESET = "+experiment=thread_table"
 TITLE = "Why subtract + a single dense layer fails: what the runs show"
 
 
@@ -212,9 +213,12 @@ def account_section(a: Analysis) -> list[str]:
 
 def original_section(a: Analysis) -> list[str]:
     o = a.original
-    out = [md_escape("The thread's numbers beside the same runs measured here on full MNIST by the Keras protocol "
-                     "(+experiment=thread_table). A number agrees when it lies inside the 95 % CI of the seeds, or failing "
-                     "that inside the range of the single runs. " + o["summary"])]
+    text = md_escape("The thread's numbers beside the same runs measured here on full MNIST by the Keras protocol "
+                     f"({THREAD_PRESET}). A number agrees when it lies inside the 95 % CI of the seeds, or failing that "
+                     "inside the range of the single runs. " + o["summary"])
+    for literal in (COMMAND, THREAD_PRESET):  # commands as code spans
+        text = text.replace(md_escape(literal), code(literal))
+    out = [text]
     if any(r.n for r in o["rows"]):
         out.append(md_table(o["table"]))
     return out

@@ -230,9 +230,10 @@ def image_views(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure | N
     for ax, (head, order) in zip(axes, zip(keys["head"], keys["pair_order"])):
         p = v[(v["head"] == head) & (v["pair_order"] == order)]
         sns.boxplot(p, x="label", y="centred", order=digits, color="#9ecae1", showfliers=False, whis=(5, 95), ax=ax)
-        means = p.groupby(["seed", "label"])["centred"].mean().reset_index()
-        sns.stripplot(means, x="label", y="centred", order=digits, hue="seed", palette="dark:black", size=4.5,
-                      jitter=0.15, marker="D", ax=ax, legend=False)
+        means = p.groupby(["seed", "label"])["centred"].mean().reset_index()  # one diamond per seed and digit
+        slot = {d: i for i, d in enumerate(digits)}
+        jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(means))
+        ax.scatter(means["label"].map(slot) + jitter, means["centred"], marker="D", s=16, color="black", zorder=3)
         ax.axhline(0, color="grey", linewidth=0.8)
         ax.set(xlabel="digit class of the test image", ylabel="g(x) − median of the run",
                title=f"{ctx.name('head', head)}, {ctx.name('pair_order', order)}\n"

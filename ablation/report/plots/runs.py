@@ -22,6 +22,21 @@ from ..select import Context, around_baseline, structured, where  # noqa: E402
 from .kit import CHANCE_KW, chance_line, extra_order, extra_text, grid, names, seeds_text, t_interval  # noqa: E402
 
 FLOOR = 1e-17  # an interaction that is exactly 0 is drawn here (the log axis has no 0)
+MAX_DOTS = 10  # single-seed dots drawn per bar (the lowest seeds); the bar and its interval use every seed
+
+
+def dots(ax: plt.Axes, df: pd.DataFrame, x: str, hue: str, y: str, order: list, hue_order: list) -> None:
+    """The single seeds over dodged bars (seaborn's positions: width 0.8 split among the hue levels the panel
+    holds), the MAX_DOTS lowest seeds of each bar, in one scatter: seaborn's stripplot costs a fraction of a
+    second a panel. The axis keeps a slot for every category of `order`, run or not."""
+    d = df.sort_values("seed", kind="stable").groupby([x, hue], observed=True, dropna=False).head(MAX_DOTS)
+    present = [h for h in hue_order if h in set(df[hue])]
+    col, slot, width = {v: i for i, v in enumerate(order)}, {v: i for i, v in enumerate(present)}, 0.8 / len(present)
+    pos = d[x].map(col) - 0.4 + (d[hue].map(slot) + 0.5) * width
+    jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(d)) * width
+    ax.scatter(pos + jitter, d[y], s=9, color="black", zorder=3, linewidths=0)
+    ax.set_xlim(-0.5, len(order) - 0.5)
+    ax.set_xticks(range(len(order)), order)
 
 
 def interaction_map(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure | None:
@@ -69,7 +84,7 @@ def accuracy_by_head(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figur
     for ax, name in zip(axes, panels):
         p = w[w["panel"] == name]
         sns.barplot(p, ax=ax, errorbar=t_interval, capsize=0.15, alpha=0.8, legend=ax is axes[0], **kw)
-        sns.stripplot(p, ax=ax, dodge=True, palette="dark:black", size=3.5, legend=False, **kw)
+        dots(ax, p, "head", "depth", "acc", kw["order"], kw["hue_order"])
         chance_line(ax, label=ax is axes[0])
         for i, head in enumerate(kw["order"]):
             if head not in set(p["head"]):
@@ -84,7 +99,7 @@ def accuracy_by_head(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figur
                title="hidden layers after the merge (dashed: chance)")
     n = d.groupby(["head", "depth", "encoder", "convention", *extra], dropna=False).size()
     fig.suptitle(f"Test accuracy by head and hidden layers ({ctx.name('loss', ctx.baseline.get('loss'))}, random pair "
-                 f"order)\nbars: mean over {seeds_text(n)}, whiskers: 95 % CI, dots: single seeds")
+                 f"order)\nbars: mean over {seeds_text(n)}, whiskers: 95 % CI, dots: single seeds (at most {MAX_DOTS})")
     return fig
 
 
@@ -101,12 +116,12 @@ def pair_order_control(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Fig
     order = [label(h, o) for h, o in zip(groups["head"], groups["pair_order"])]
     d = d.assign(group=[label(h, o) for h, o in zip(d["head"], d["pair_order"])])
     scored = {"test_acc": "pairs as built", "test_acc_swapped": "inputs swapped", "test_acc_both_orders": "both orders"}
-    long = d.melt(id_vars=["group", "run_id"], value_vars=list(scored), var_name="scored", value_name="acc")
+    long = d.melt(id_vars=["group", "run_id", "seed"], value_vars=list(scored), var_name="scored", value_name="acc")
     long = long.assign(acc=lambda x: 100 * x["acc"], scored=lambda x: x["scored"].map(scored))
     fig, ax = plt.subplots(figsize=(max(11, 2.6 * len(order) + 4), 5.0), layout="constrained")
     kw = dict(x="group", y="acc", hue="scored", order=order, hue_order=list(scored.values()))
     sns.barplot(long, ax=ax, errorbar=t_interval, capsize=0.12, alpha=0.85, **kw)
-    sns.stripplot(long, ax=ax, dodge=True, palette="dark:black", size=3.5, legend=False, **kw)
+    dots(ax, long, "group", "scored", "acc", kw["order"], kw["hue_order"])
     chance_line(ax)
     ax.axhline(100 * BOUND, color="firebrick", linestyle=":", linewidth=1.4,
                label=f"{100 * BOUND:.0f} %: most an additive head can score over both orders")
@@ -115,7 +130,8 @@ def pair_order_control(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Fig
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="test pairs scored with")
     fixed = ", ".join(ctx.name("pair_order", o) for o in FIXED)
     ax.set_title(f"The control: additive heads (no hidden layer) on random-order pairs vs {fixed}\n"
-                 f"bars: mean over {seeds_text(d.groupby('group').size())}, whiskers: 95 % CI, dots: single seeds")
+                 f"bars: mean over {seeds_text(d.groupby('group').size())}, whiskers: 95 % CI, dots: single seeds "
+                 f"(at most {MAX_DOTS})")
     return fig
 
 
