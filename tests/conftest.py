@@ -28,7 +28,7 @@ def make_cfg(*overrides: str) -> DictConfig:
 
 
 def cli(*args: str, cwd: Path | None = None, timeout: float = 240, module: str = "ablation.sweep") -> subprocess.CompletedProcess:
-    """Run `python -m ablation.sweep ARGS` as a user would; `faulty` test components are importable."""
+    """Run `python -m ablation.sweep ARGS` as a user would; the test components of `helpers.faulty` are importable."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("HYDRA_FULL_ERROR", None)
     return subprocess.run(

@@ -135,7 +135,7 @@ def test_only_runs_that_differ_in_their_seed_are_trained_together():
 
 def test_a_model_the_stacked_trainer_cannot_run_trains_alone_the_same_in_or_out_of_a_bundle(monkeypatch):
     monkeypatch.syspath_prepend(str(__import__("conftest").TESTS))
-    cell = ["head=absdiff", "depth=1", "encoder._target_=faulty.ConvEncoder", "~encoder.width", "~encoder.dropout",
+    cell = ["head=absdiff", "depth=1", "encoder._target_=helpers.faulty.ConvEncoder", "~encoder.width", "~encoder.dropout",
             "encoder.dim=32", *TINY]
     cfgs = [make_cfg(*cell, f"seed={s}") for s in (0, 1, 2)]
     validate(cfgs[0], check_output=False)  # the contract holds; only the stacking does not

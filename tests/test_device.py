@@ -115,7 +115,7 @@ CELLS = {
     "distance": (["head=distance"], 1, False),
     "cnn-subtract": (["encoder=cnn", "head=subtract"], 1, False),
     "plain-loop-mlp": (["head=subtract"], 2, True),
-    "plain-loop-user-encoder": (["head=absdiff", "encoder._target_=faulty.ConvEncoder", "~encoder.width",
+    "plain-loop-user-encoder": (["head=absdiff", "encoder._target_=helpers.faulty.ConvEncoder", "~encoder.width",
                                  "~encoder.dropout", "encoder.dim=32"], 2, False),
 }
 
@@ -256,7 +256,7 @@ def test_on_a_gpu_an_epoch_never_synchronises_before_its_end(monkeypatch):
 
 
 @needs_gpu
-@pytest.mark.parametrize("cell", [["head=subtract"], ["head=absdiff", "encoder._target_=faulty.ConvEncoder",
+@pytest.mark.parametrize("cell", [["head=subtract"], ["head=absdiff", "encoder._target_=helpers.faulty.ConvEncoder",
                                   "~encoder.width", "~encoder.dropout", "encoder.dim=32"]], ids=["stacked", "plain"])
 def test_on_a_gpu_a_run_in_a_bundle_equals_the_run_alone(cell, monkeypatch):
     """What tests/test_bundle.py checks on the CPU, on the GPU: a run's numbers do not depend on its bundle."""

@@ -53,7 +53,7 @@ def test_every_module_the_training_imports_is_fingerprinted():
 
 
 def test_a_user_component_module_is_part_of_the_code():
-    assert code_fingerprint(["faulty.Exploding"]) != code_fingerprint([])
+    assert code_fingerprint(["helpers.faulty.Exploding"]) != code_fingerprint([])
 
 
 def test_data_identity_is_the_content_not_the_folder(tmp_path):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FAST, ROOT, TESTS, cli, records
-from extras import missing
+from helpers.extras import missing
 
 pytestmark = pytest.mark.slow
 
@@ -121,11 +121,11 @@ def test_ray_launcher_module_does_not_import_ray():
 
 def test_slurm_preset_through_sbatch_gives_the_basic_launchers_metrics(basic, results, tmp_path, monkeypatch):
     """The `slurm` preset as on a cluster: submitit writes the batch script (job array, partition, CPUs,
-    memory, time) and submits it with `sbatch`; a stand-in for SLURM's commands (tests/fake_slurm.py)
+    memory, time) and submits it with `sbatch`; a stand-in for SLURM's commands (tests/helpers/fake_slurm.py)
     runs it here, two tasks at a time, through `srun` with SLURM's environment, and answers `sacct`."""
     if importlib.util.find_spec("submitit") is None:
         missing("submitit is not installed: pip install -e '.[slurm]'")
-    import fake_slurm
+    from helpers import fake_slurm
 
     fake_slurm.install(tmp_path / "bin")
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
@@ -154,7 +154,7 @@ def test_slurm_preset_requests_a_gpu_per_task_for_cuda_planned_without_a_gpu(res
     records a one-line failure in the planned run's folder and the sweep exits non-zero."""
     if importlib.util.find_spec("submitit") is None:
         missing("submitit is not installed: pip install -e '.[slurm]'")
-    import fake_slurm
+    from helpers import fake_slurm
     from conftest import make_cfg
 
     from ablation.config import run_id

@@ -49,7 +49,7 @@ def test_unwritable_results_dir(tmp_path):
 
 
 def test_failed_and_diverged_runs_are_recorded_and_the_sweep_goes_on(results):
-    p = cli("-m", "head._target_=ablation.heads.Subtract,faulty.Exploding", "train.lr=0.001,1e30", *FAST,
+    p = cli("-m", "head._target_=ablation.heads.Subtract,helpers.faulty.Exploding", "train.lr=0.001,1e30", *FAST,
             f"results_dir={results}")
     assert p.returncode != 0
     by_status = {}
@@ -61,11 +61,11 @@ def test_failed_and_diverged_runs_are_recorded_and_the_sweep_goes_on(results):
     for rid in by_status["failed"]:
         assert "boom" in (results / "runs" / rid / "error.txt").read_text()
         assert "Traceback" in (results / "runs" / rid / "error.txt").read_text()
-    assert "2 run(s) failed" in p.stderr and "faulty.Exploding" in p.stderr  # the summary names them
+    assert "2 run(s) failed" in p.stderr and "helpers.faulty.Exploding" in p.stderr  # the summary names them
     assert "1 completed, 1 diverged, 2 failed" in p.stdout
     assert "1 run(s) diverged" in p.stdout
     # a re-run redoes the failures (and only those): a diverged run is a result, reused like a completed one
-    again = cli("-m", "head._target_=ablation.heads.Subtract,faulty.Exploding", "train.lr=0.001,1e30", *FAST,
+    again = cli("-m", "head._target_=ablation.heads.Subtract,helpers.faulty.Exploding", "train.lr=0.001,1e30", *FAST,
                 f"results_dir={results}", "dry_run=true")
     assert "2 to train, 2 reused" in again.stdout
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FAST, cli
-from extras import require
+from helpers.extras import require
 
 pytestmark = pytest.mark.slow
 mlflow = require("mlflow", "mlflow is not installed: pip install -e '.[mlflow]' to run this test")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FAST
-from extras import missing, require
+from helpers.extras import missing, require
 
 pytestmark = pytest.mark.slow
 
