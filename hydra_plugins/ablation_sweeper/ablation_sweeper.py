@@ -259,7 +259,9 @@ class AblationSweeper(BasicSweeper):
                          "max_stack": max_stack(cfg)}
                 if not known["skip"]:
                     head = json.dumps([OmegaConf.to_container(cfg.head, resolve=True), cfg.depth], sort_keys=True)
-                    _, orders = self.heads.setdefault(head, (copy.deepcopy(cfg), []))
+                    if head not in self.heads:  # one config per head × depth (a copy: cells share theirs)
+                        self.heads[head] = (copy.deepcopy(cfg), [])
+                    orders = self.heads[head][1]
                     if cfg.data.pair_order not in orders:
                         orders.append(cfg.data.pair_order)
                 if not interpolates(cfg):  # else a value may follow the seed: each seed is checked in full
