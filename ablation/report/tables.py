@@ -41,6 +41,9 @@ def head_table(df: pd.DataFrame, ctx: Context) -> pd.DataFrame:
     keys = [k for k in ("head", "head._target_", "depth", "pair_order", *[c for c in CELL if c not in
                         ("head", "depth", "pair_order", "data", "epochs")]) if k in df and
             (k in ("head", "depth", "pair_order") or df[k].nunique(dropna=False) > 1)]
+    used = ["additive", "symmetric", "antisymmetric", "interaction_init", "weightless", "same_high", "test_acc",
+            "test_auc", "test_auc_lo", "test_auc_hi"]
+    df = df[list(dict.fromkeys([*keys, *(c for c in used if c in df)]))]  # each group slices only these
     rows = []
     for lv, g in df.groupby(keys, observed=True, sort=False, dropna=False):
         lv = dict(zip(keys, lv if isinstance(lv, tuple) else (lv,)))
