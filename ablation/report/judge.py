@@ -343,5 +343,10 @@ def sweep_command(levels: dict[str, Any], ctx: Context) -> str:
         args.append(f"{key}={','.join(plain(x) for x in values)}")
     if "loss" in levels and "convention" not in levels and "convention" in defaults:
         args.append(f"{DOTTED['convention']}={plain(defaults['convention'])}")
-    return " ".join(["python -m ablation.sweep -m", *args, f"seed={','.join(str(s) for s in range(MIN_SEEDS))}"])
+    # a component of the user's own (not an option of the package's config groups) needs their config folder
+    own = [f"{g}/{plain(x)}.yaml" for g, options in ctx.words.options.items() if options and g in levels
+           for x in (levels[g] if isinstance(levels[g], (list, tuple)) else [levels[g]]) if str(x) not in options]
+    folder = [f"--config-dir=<your folder with {', '.join(own)}>"] if own else []
+    return " ".join(["python -m ablation.sweep -m", *folder, *args,
+                     f"seed={','.join(str(s) for s in range(MIN_SEEDS))}"])
 
