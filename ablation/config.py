@@ -9,12 +9,13 @@ from hydra.errors import CompactHydraException
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig
 
+from . import runclaims
 from .contract import name_of, problems as contract_problems
 from .data import PAIR_ORDERS, DataError, IdxFolder
 from .identity import experiment_dict, resolved, run_id  # noqa: F401 - the sweep's and tests' entry points
 from .losses import CONVENTIONS
-from .store import unwritable
 from .placement import HERE, Workers, problem as device_problem
+from .store import unwritable
 
 INITS = ("keras", "torch")
 
@@ -91,7 +92,7 @@ def validate(cfg: DictConfig, check_data: bool = True, check_output: bool = True
     bad_device = device_problem(cfg.get("device", "cpu"), workers)
     need(bad_device is None, bad_device or "")
     need(_is_int(cfg.threads) and cfg.threads >= 1, f"threads must be an integer >= 1, got {cfg.threads!r}")
-    beat, timeout = cfg.get("claim_heartbeat_s", 30), cfg.get("claim_timeout_s", 600)
+    beat, timeout = runclaims.settings(cfg)
     need(_is_num(beat) and beat > 0, f"claim_heartbeat_s must be a number > 0, got {beat!r}")
     if _is_num(beat) and beat > 0:  # a live claim is refreshed at least twice within the timeout
         need(_is_num(timeout) and timeout >= 2 * beat,

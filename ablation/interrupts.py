@@ -106,26 +106,27 @@ def _handler(signum: int, frame: Any) -> None:
     _raise_if_due(first)
 
 
-def end_workers() -> None:
-    """SIGKILL this process's worker processes once they have stopped their jobs: idle, they hold no claim, and
-    waiting for each to tear down torch would cost the stop a second or more."""
+def _signal_workers(signum: int) -> list[multiprocessing.process.BaseProcess]:
+    """Send `signum` to this process's worker processes (joblib/loky's); returns them."""
     children = multiprocessing.active_children()
     for child in children:
         try:
-            os.kill(child.pid, signal.SIGKILL)
+            os.kill(child.pid, signum)
         except (ProcessLookupError, TypeError):
             pass
-    for child in children:
+    return children
+
+
+def end_workers() -> None:
+    """SIGKILL this process's worker processes once they have stopped their jobs: idle, they hold no claim, and
+    waiting for each to tear down torch would cost the stop a second or more."""
+    for child in _signal_workers(signal.SIGKILL):
         child.join(timeout=5)
 
 
 def _stop_workers() -> None:
-    """SIGTERM to this process's worker processes (joblib/loky's), which stop their jobs as this process does."""
-    for child in multiprocessing.active_children():
-        try:
-            os.kill(child.pid, signal.SIGTERM)
-        except (ProcessLookupError, TypeError):
-            pass
+    """SIGTERM to this process's worker processes, which stop their jobs as this process does."""
+    _signal_workers(signal.SIGTERM)
 
 
 def _install() -> dict[int, Any] | None:

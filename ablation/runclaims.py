@@ -26,10 +26,17 @@ CLAIM = ".claim"
 ATTEMPTS = "attempts.jsonl"  # one line per training started in the folder: who trained it, when
 
 
+def settings(cfg: Any) -> tuple[Any, Any]:
+    """The config's (claim_heartbeat_s, claim_timeout_s) as given (config.validate checks them), with the
+    defaults of conf/config.yaml for a config that lacks them."""
+    return cfg.get("claim_heartbeat_s", 30), cfg.get("claim_timeout_s", 600)
+
+
 def timing(cfg: Any) -> tuple[float, float]:
     """(heartbeat, timeout) in seconds from a run's config: how often a holder refreshes its claim, and how old a
     heartbeat makes a claim abandoned."""
-    return float(cfg.get("claim_heartbeat_s", 30)), float(cfg.get("claim_timeout_s", 600))
+    beat, timeout = settings(cfg)
+    return float(beat), float(timeout)
 
 
 def _machine() -> str:

@@ -73,13 +73,12 @@ def planned_ids(cfg: DictConfig) -> list[str] | None:
         return [str(i) for i in cfg.pop(PLANNED)]
 
 
-def check_plan(cfgs: list[DictConfig], planned: list[str] | None) -> None:
-    """Refuse a job whose runs this worker would name otherwise than the planner did: its folders would be
-    ones the planner never looks in, so every sweep would train them again."""
+def check_plan(idents: list[dict[str, Any]], planned: list[str] | None) -> None:
+    """Refuse a job whose runs (their identities, `idents`) this worker would name otherwise than the planner did:
+    their folders would be ones the planner never looks in, so every sweep would train them again."""
     if planned is None:
         return
-    for cfg, rid in zip(cfgs, planned, strict=True):
-        ident = identity(cfg)
+    for ident, rid in zip(idents, planned, strict=True):
         mine = identity_hash(ident)
         if mine != rid:
             raise PlanMismatch(
@@ -132,7 +131,8 @@ def bundle_members(cfg: DictConfig, overrides: list[str]) -> tuple[list[DictConf
     return cfgs, overs
 
 
-def execute_bundle(cfgs: list[DictConfig], overrides: list[list[str]]) -> list[dict[str, Any]]:
+def execute_bundle(cfgs: list[DictConfig], overrides: list[list[str]],
+                   idents: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Runs that differ only in their seed, trained together (ablation.stacked); each recorded in its own folder.
 
     Finished runs are reused. Every other run is claimed (ablation.runclaims) before anything is written to its
@@ -140,7 +140,7 @@ def execute_bundle(cfgs: list[DictConfig], overrides: list[list[str]]) -> list[d
     are trained (skips recorded), then this job waits for the runs other processes hold, and reuses them once they
     are finished (or claims and trains those left unfinished). So a job returns only when all its runs are final.
     """
-    idents = [identity(cfg) for cfg in cfgs]
+    idents = idents or [identity(cfg) for cfg in cfgs]  # `idents`: computed already (main, for its plan check)
     folders = [run_dir(cfg.results_dir, identity_hash(ident)) for cfg, ident in zip(cfgs, idents)]
     heartbeat_s, timeout_s = runclaims.timing(cfgs[0])
     summaries: dict[int, dict[str, Any]] = {}
@@ -314,10 +314,11 @@ def main(cfg: DictConfig) -> dict[str, Any] | list[dict[str, Any]]:
     planned = planned_ids(cfg)
     bundle = "bundle_seeds" in cfg  # one launcher job for several runs (planned by the sweeper)
     cfgs, overrides = bundle_members(cfg, task_overrides()) if bundle else ([cfg], [task_overrides()])
-    check_plan(cfgs, planned)
+    idents = [identity(c) for c in cfgs]
+    check_plan(idents, planned)
     try:
         with interrupts.job():
-            summaries = execute_bundle(cfgs, overrides)
+            summaries = execute_bundle(cfgs, overrides, idents)
     except interrupts.Interrupted as stop:
         if not multirun:
             interrupts.exit_stopped(stop, int(_reused(run_dir(cfg.results_dir, run_id(cfg))) is not None), 1)

@@ -35,20 +35,21 @@ class Unreadable(Exception):
     """A report folder lacks a file or a column this comparison needs."""
 
 
+def table(path: Path, needed: tuple[str, ...]) -> pd.DataFrame:
+    """A report's CSV file, checked for the columns used here."""
+    try:
+        t = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise Unreadable(f"{path}: {e}") from e
+    absent = [c for c in needed if c not in t.columns]
+    if absent:
+        raise Unreadable(f"{path} has no column {', '.join(absent)}")
+    return t
+
+
 def read(report: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """runs.csv and summary.csv of a report folder, checked for the columns used here."""
-    tables = []
-    for name, needed in (("runs.csv", ("status", "device")), ("summary.csv", STATS)):
-        path = report / name
-        try:
-            table = pd.read_csv(path)
-        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-            raise Unreadable(f"{path}: {e}") from e
-        absent = [c for c in needed if c not in table.columns]
-        if absent:
-            raise Unreadable(f"{path} has no column {', '.join(absent)}")
-        tables.append(table)
-    return tables[0], tables[1]
+    """runs.csv and summary.csv of a report folder."""
+    return table(report / "runs.csv", ("status", "device")), table(report / "summary.csv", STATS)
 
 
 def cells(summary: pd.DataFrame) -> dict[tuple, pd.Series]:
@@ -74,12 +75,7 @@ def verdict(row: pd.Series) -> str:
 
 def head_verdicts(report: Path) -> dict[tuple, str]:
     """The report's verdict per head × depth × pair order (heads.csv: the columns before `structure` name a row)."""
-    try:
-        t = pd.read_csv(report / "heads.csv")
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise Unreadable(f"{report / 'heads.csv'}: {e}") from e
-    if "structure" not in t or "verdict" not in t:
-        raise Unreadable(f"{report / 'heads.csv'} has no column structure or verdict")
+    t = table(report / "heads.csv", ("structure", "verdict"))
     keys = list(t.columns[: list(t.columns).index("structure")])
     return {tuple((k, str(r[k])) for k in keys): str(r["verdict"]) for _, r in t.iterrows()}
 

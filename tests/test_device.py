@@ -27,7 +27,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from ablation import device, placement, stacked, train
 from ablation.config import ConfigError, run_id, validate
-from ablation.identity import TRAINING_MODULES
+from ablation.identity import TRAINING_MODULES, identity
 from ablation.sweep import PlanMismatch, check_plan, execute
 
 TINY = ["train.epochs=1", "train.batch_size=100"]  # 7,980 pairs: 80 steps, the last one short (padded)
@@ -364,11 +364,11 @@ def test_parallel_local_jobs_spread_over_the_gpus_by_their_job_number(monkeypatc
 
 def test_a_worker_that_names_a_run_otherwise_than_the_planner_refuses_it(monkeypatch, results):
     cfg = make_cfg("head=subtract", *TINY, f"results_dir={results}")
-    check_plan([cfg], [run_id(cfg)])  # as planned: nothing to say
-    check_plan([cfg], None)  # a run not planned by a sweep
+    check_plan([identity(cfg)], [run_id(cfg)])  # as planned: nothing to say
+    check_plan([identity(cfg)], None)  # a run not planned by a sweep
     with pytest.raises(PlanMismatch, match=r"the sweep planned run 0123456789ab, but this worker's identity of "
                                            r"its config is run [0-9a-f]{12} \(device=cpu, code="):
-        check_plan([cfg], ["0123456789ab"])
+        check_plan([identity(cfg)], ["0123456789ab"])
     assert not (results / "runs").exists()
 
 

@@ -59,6 +59,7 @@ class Job:
     cost: float = 1.0  # relative training time (epochs x encoder cost), to launch the longest bundles first
     max_stack: int = 0  # the encoder's limit on runs trained together (0 = none)
     folder: Optional[Path] = None  # the run folder
+    elsewhere: bool = False  # another process holds a live claim on it: this sweep will wait for the run
 
     @property
     def what(self) -> str:
@@ -282,7 +283,7 @@ class AblationSweeper(BasicSweeper):
                 held = claim is not None and not claim.stale(runclaims.timing(cfg)[1])
                 detail = claim.words() + " (this sweep waits for it)" if held else "redo: " + prev["status"] if prev else ""
                 planned.append(Job(overrides, rid, "train", detail, cell=known["cell"], seed=int(cfg.seed),
-                                   cost=known["cost"], max_stack=known["max_stack"], folder=folder))
+                                   cost=known["cost"], max_stack=known["max_stack"], folder=folder, elsewhere=held))
         if problems:
             raise InvalidSweep(f"{len(problems)} of {len(jobs)} runs in the sweep have an invalid config, "
                                  "nothing was trained:\n" + "\n".join(problems))
@@ -300,7 +301,7 @@ class AblationSweeper(BasicSweeper):
               f"{counts['skip']} skipped, {counts['duplicate']} duplicates "
               f"(planned in {time.time() - t0:.2f} s)", flush=True)
         for j in jobs:
-            if j.action != "train" or self.config.dry_run or j.detail.startswith("being"):
+            if j.action != "train" or self.config.dry_run or j.elsewhere:
                 print(f"  {j.action:<9} {j.run_id}  {j.what}  {j.detail}", flush=True)
         if self.heads:
             from ablation.sweep import preflight
