@@ -9,7 +9,7 @@ from hydra.errors import CompactHydraException
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig
 
-from . import runclaims
+from . import runclaims, schema
 from .contract import name_of, problems as contract_problems
 from .data import PAIR_ORDERS, DataError, IdxFolder
 from .identity import experiment_dict, resolved, run_id  # noqa: F401 - the sweep's and tests' entry points
@@ -69,10 +69,18 @@ def seed_problem(seed: Any) -> str | None:
 
 
 def validate(cfg: DictConfig, check_data: bool = True, check_output: bool = True, workers: Workers = HERE) -> None:
-    """Raise ConfigError listing every invalid setting; cheap enough to run on a whole grid first.
+    """Raise ConfigError listing every invalid setting, one line each; cheap enough to run on a whole grid first.
 
     `workers`: where the jobs run, as the sweep's launcher says (placement.workers_of); the device is checked
     against what they get, not against this process's own GPUs (default: a run in this process)."""
+    found = config_problems(cfg, check_data, check_output, workers)
+    if found:
+        raise ConfigError("\n".join(found))
+
+
+def config_problems(cfg: DictConfig, check_data: bool = True, check_output: bool = True,
+                    workers: Workers = HERE) -> list[str]:
+    """Every invalid setting of `cfg`, one line each (empty when it describes a valid run)."""
     problems: list[str] = []
     t = cfg.train
 
@@ -101,7 +109,8 @@ def validate(cfg: DictConfig, check_data: bool = True, check_output: bool = True
     if "margin" in cfg.loss:
         need(_is_num(cfg.loss.margin) and cfg.loss.margin > 0, f"loss.margin must be a number > 0, got {cfg.loss.margin!r}")
     need(cfg.data.pair_order in PAIR_ORDERS, f"data.pair_order must be one of {PAIR_ORDERS}, got {cfg.data.pair_order!r}")
-    for group in ("data", "encoder", "head", "loss"):
+    problems += schema.problems(cfg)
+    for group in schema.COMPONENTS:
         try:
             get_class(cfg[group]._target_)
         except Exception as e:  # noqa: BLE001 - any import failure is a config problem here
@@ -114,8 +123,7 @@ def validate(cfg: DictConfig, check_data: bool = True, check_output: bool = True
         except DataError as e:
             problems.append(str(e))
     if check_output:
-        problem = unwritable(Path(cfg.results_dir), "results_dir")
+        problem = unwritable(Path(cfg.results_dir), "results_dir", keep=False)  # made by the first run it holds
         if problem:
             problems.append(problem)
-    if problems:
-        raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
+    return problems

@@ -19,11 +19,12 @@ from typing import Any
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from .schema import COMPONENTS as COMPONENT_GROUPS, RUNTIME
+
 # Keys that change where or how fast a run happens, not what it measures. `data.root` is replaced by the
 # data's content fingerprint; the mirror and download flag only say how the files get there; the claim keys say
 # how sweeps that share a results folder keep out of each other's way.
-NON_IDENTITY = ("results_dir", "threads", "progress", "dry_run", "claim_heartbeat_s", "claim_timeout_s", "data.root",
-                "data.download", "data.mirror")
+NON_IDENTITY = (*RUNTIME, "data.root", "data.download", "data.mirror")
 
 # The modules whose code decides a run's numbers. The report's code is not among them: rewording the report
 # never retrains anything. tests/test_identity.py checks that everything `ablation.train` imports is listed.
@@ -31,7 +32,6 @@ TRAINING_MODULES = (
     "ablation.data", "ablation.pairs", "ablation.encoders", "ablation.heads", "ablation.losses", "ablation.model",
     "ablation.train", "ablation.diagnostics", "ablation.stacked", "ablation.structure", "ablation.device",
 )
-COMPONENT_GROUPS = ("data", "encoder", "head", "loss")
 
 
 def resolved(cfg: DictConfig) -> dict[str, Any]:

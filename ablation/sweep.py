@@ -22,7 +22,7 @@ from hydra.errors import CompactHydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from . import __version__, interrupts, placement, runclaims
+from . import __version__, errors, interrupts, placement, runclaims
 from .config import component_name, factors, skip_reason, validate
 from .contract import traits
 from .identity import identity, identity_hash, resolved, run_id
@@ -309,6 +309,12 @@ def _hms(s: float) -> str:
 def main(cfg: DictConfig) -> dict[str, Any] | list[dict[str, Any]]:
     hc = _hydra()
     multirun = hc is not None and hc.mode == RunMode.MULTIRUN
+    with errors.one_line(enabled=not multirun):  # a multirun's jobs report to the sweeper, which lists their failures
+        return one_job(cfg, multirun)
+
+
+def one_job(cfg: DictConfig, multirun: bool) -> dict[str, Any] | list[dict[str, Any]]:
+    """One launcher job: a run, or a bundle of runs of one cell (planned by the sweeper)."""
     if not multirun:
         validate(cfg)  # a multirun's grid was validated as a whole by the sweeper
     planned = planned_ids(cfg)
@@ -336,4 +342,4 @@ def main(cfg: DictConfig) -> dict[str, Any] | list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    main()
+    errors.entry(main)

@@ -21,11 +21,11 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import OverrideType
 from hydra.core.utils import JobStatus
-from hydra.errors import CompactHydraException, HydraException
+from hydra.errors import CompactHydraException, ConfigCompositionException, HydraException
 from omegaconf import DictConfig, OmegaConf
 
 
-RUNTIME_KEYS = ("results_dir", "threads", "progress", "dry_run", "claim_heartbeat_s", "claim_timeout_s")
+from ablation.schema import RUNTIME as RUNTIME_KEYS
 
 
 class SweepFailed(CompactHydraException):
@@ -73,6 +73,22 @@ def cell_key(cfg: DictConfig, ident: Dict[str, Any]) -> str:
     d = {k: v for k, v in ident.items() if k != "seed"}
     return json.dumps(d, sort_keys=True, default=str) + json.dumps(
         {k: cfg.get(k) for k in ("device", "threads")}, default=str)  # the stack runs on one device, one thread count
+
+
+def affected(jobs: List[List[str]], total: int) -> str:
+    """The runs a problem affects, as cells (their overrides but the seed) with their seeds: 'all 6 runs', or
+    '3 of 6 runs: head=distance seed=0,1,2' (the first few cells named)."""
+    if len(jobs) == total:
+        return f"all {total} runs"
+    cells: Dict[str, List[str]] = {}
+    key = lambda o: o.split("=", 1)[0].lstrip("+~")  # noqa: E731
+    for overrides in jobs:
+        seeds = [o.split("=", 1)[1] for o in overrides if key(o) == "seed"]
+        rest = " ".join(o for o in overrides if key(o) != "seed" and key(o) not in RUNTIME_KEYS)
+        cells.setdefault(rest, []).extend(seeds)
+    named = [f"{c} seed={','.join(s)}".strip() if s else c for c, s in cells.items()]
+    more = f" and {len(named) - 3} more cells" if len(named) > 3 else ""
+    return f"{len(jobs)} of {total} runs: " + "; ".join(named[:3]) + more
 
 
 def interpolates(cfg: DictConfig) -> bool:
@@ -181,6 +197,21 @@ class AblationSweeper(BasicSweeper):
                 jobs.extend(batch)
         return jobs
 
+    def compose_forcing(self, overrides: List[str], cache: Dict[Any, Any]) -> Tuple[List[str], Tuple[DictConfig, tuple]]:
+        """compose_cell, with a plain `key=value` whose key the config lacks made `++key=value` (and the job's
+        overrides so changed returned): the key is then checked like any other, and refused with the nearest known
+        key if nothing reads it (ablation/schema.py), instead of Hydra's hint to add it with `+`."""
+        from ablation.errors import forced, unknown_key
+
+        while True:  # ends: each retry prefixes one more of the finitely many plain overrides
+            try:
+                return overrides, self.compose_cell(overrides, cache)
+            except ConfigCompositionException as e:
+                retry = forced(overrides, unknown_key(e) or "")
+                if retry is None:
+                    raise
+                overrides = retry
+
     def compose(self, overrides: List[str], cache: Dict[Any, Any]) -> DictConfig:
         return self.compose_cell(overrides, cache)[0]
 
@@ -220,7 +251,8 @@ class AblationSweeper(BasicSweeper):
         """Every job composed, validated and named by its run id; one config per head × depth kept in
         `self.heads` (for the pre-flight diagnosis) with the pair orders the grid runs it on."""
         from ablation import runclaims
-        from ablation.config import ConfigError, seed_problem, skip_reason, validate
+        from ablation.config import config_problems, seed_problem, skip_reason
+        from ablation.data import DataError
         from ablation.identity import identity, identity_hash
         from ablation.placement import decide, register_resolver, with_device, workers_of
         from ablation.store import FINAL, read_metrics, run_dir
@@ -228,34 +260,39 @@ class AblationSweeper(BasicSweeper):
         register_resolver()
         workers = workers_of(self.config.hydra.get("launcher"))  # what its jobs get: the device is checked against it
         planned: List[Job] = []
-        problems: List[str] = []
+        problems: Dict[str, List[List[str]]] = {}  # each distinct problem → the jobs it affects
         seen: Dict[str, str] = {}
         cache: Dict[Any, Any] = {}  # compose_cell's: parsed overrides, group configs, cells
         checked: Dict[tuple, Dict[str, Any]] = {}  # per cell: what its first valid seed gave (seed-free parts)
         self.heads: Dict[str, Tuple[DictConfig, List[str]]] = {}
         for i, overrides in enumerate(jobs):
             try:
-                cfg, cell = self.compose_cell(list(overrides), cache)
+                overrides, (cfg, cell) = self.compose_forcing(list(overrides), cache)
                 if cfg.get("device") == "auto":  # decided here, once: the job carries the decision to its worker
                     overrides = with_device(list(overrides), decide("auto", workers))
                     cfg, cell = self.compose_cell(overrides, cache)
             except HydraException as e:
-                problems.append(f"{' '.join(overrides)}: {e}")
+                from ablation.errors import lines
+
+                problems.setdefault(lines(e), []).append(list(overrides))
                 continue
             known = checked.get(cell)
             if known is not None:  # another seed of a cell already checked: only the seed is new
                 problem = seed_problem(cfg.seed)
                 if problem:
-                    problems.append(f"{' '.join(overrides)}: \n  - {problem}")
+                    problems.setdefault(problem, []).append(list(overrides))
                     continue
                 ident = {**known["ident"], "seed": cfg.seed}
             else:
+                found = config_problems(cfg, check_output=i == 0, workers=workers)
                 try:
-                    validate(cfg, check_output=i == 0, workers=workers)
-                except ConfigError as e:
-                    problems.append(f"{' '.join(overrides)}: {str(e).removeprefix('invalid config:')}")
+                    ident = identity(cfg) if not found else {}
+                except DataError as e:  # the data's content (a download, say) is part of the identity
+                    found = [str(e)]
+                for problem in found:
+                    problems.setdefault(problem, []).append(list(overrides))
+                if found:
                     continue
-                ident = identity(cfg)
                 known = {"ident": ident, "skip": skip_reason(cfg), "cell": cell_key(cfg, ident), "cost": run_cost(cfg),
                          "max_stack": max_stack(cfg)}
                 if not known["skip"]:
@@ -285,8 +322,7 @@ class AblationSweeper(BasicSweeper):
                 planned.append(Job(overrides, rid, "train", detail, cell=known["cell"], seed=int(cfg.seed),
                                    cost=known["cost"], max_stack=known["max_stack"], folder=folder, elsewhere=held))
         if problems:
-            raise InvalidSweep(f"{len(problems)} of {len(jobs)} runs in the sweep have an invalid config, "
-                                 "nothing was trained:\n" + "\n".join(problems))
+            raise InvalidSweep("\n".join(f"{p} [{affected(js, len(jobs))}]" for p, js in problems.items()))
         return planned
 
     @stoppable
@@ -294,6 +330,11 @@ class AblationSweeper(BasicSweeper):
         from ablation.interrupts import launching, stop_if_asked, until_stopped
         from ablation.sweep import INTERRUPTED, PLAN_FILE, execute
 
+        from ablation.extras import launcher_problem
+
+        missing = launcher_problem(self.config.hydra.get("launcher"))
+        if missing:  # before planning: nothing is written for a sweep that cannot start
+            raise InvalidSweep(missing)
         t0 = time.time()
         jobs = self.planned = self.plan(self.expand(arguments))
         counts = {a: sum(j.action == a for j in jobs) for a in ("train", "reuse", "skip", "duplicate")}
