@@ -141,9 +141,29 @@ def device_kind(name: str) -> str:
     return device.kind(name)
 
 
+def without_inert(d: dict[str, Any]) -> dict[str, Any]:
+    """The experiment dict with each component key that cannot change the run at its setting (measured:
+    ablation/inert.py) at its constructor's default, or left out where there is none: e.g. `head.hidden` at depth 0
+    names no new run."""
+    from .inert import default, inert_keys  # torch: only where a run's identity is computed, never in the report
+
+    depth = d.get("depth") if isinstance(d.get("depth"), int) else 0
+    for group in COMPONENT_GROUPS:
+        node = d.get(group)
+        if not isinstance(node, dict) or not isinstance(node.get("_target_"), str):
+            continue
+        for key in inert_keys(group, json.dumps(node, sort_keys=True), depth):
+            has, value = default(node["_target_"], key)
+            if has:
+                node[key] = value
+            else:
+                node.pop(key)
+    return d
+
+
 def identity(cfg: DictConfig) -> dict[str, Any]:
     """What a run's id covers, as flat dotted keys: the config, plus `data.content` and `code`."""
-    d = experiment_dict(cfg)
+    d = without_inert(experiment_dict(cfg))
     if "device" in d:
         d["device"] = device_kind(d["device"])
     flat = flatten(d)
