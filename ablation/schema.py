@@ -71,15 +71,26 @@ def nearest(key: str, known: list[str]) -> str | None:
     return leaves[close[0]] if close else None
 
 
-def _unread(key: str, known: list[str], why: str = "no such key") -> str:
+class _Known:
+    def __init__(self, cfg: Mapping[str, Any]) -> None:
+        self.cfg, self.keys = cfg, None
+
+    def __iter__(self):  # noqa: ANN204
+        if self.keys is None:
+            self.keys = known_keys(self.cfg)
+        return iter(self.keys)
+
+
+def _unread(key: str, known: Any, why: str = "no such key", options: str = "") -> str:
+    """'key: why; did you mean <nearest>?', or 'key: why (options)' where no known key is near."""
     near = nearest(key, [k for k in known if k != key])
-    return f"{key}: {why}" + (f"; did you mean {near}?" if near else "")
+    return f"{key}: {why}" + (f"; did you mean {near}?" if near else options)
 
 
 def problems(cfg: Mapping[str, Any], job_keys: bool = False) -> list[str]:
     """One line per key of `cfg` that nothing reads (empty when every key is read). `job_keys`: the sweeper's
     per-job keys are allowed (a launcher job's config before they are taken out)."""
-    known = known_keys(cfg)
+    known = _Known(cfg)  # only computed for a key that is refused
     found: list[str] = []
     top = set(TOP) | (set(JOB) if job_keys else set())
     for key in cfg:
@@ -89,7 +100,7 @@ def problems(cfg: Mapping[str, Any], job_keys: bool = False) -> list[str]:
             found.append(_unread(str(key), known))
     train = cfg.get("train")
     if hasattr(train, "keys"):
-        found += [_unread(f"train.{k}", known, f"no such key (train takes {', '.join(TRAIN)})")
+        found += [_unread(f"train.{k}", known, options=f" (train takes {', '.join(TRAIN)})")
                   for k in train if k not in TRAIN]
     for group in COMPONENTS:
         node = cfg.get(group)
@@ -105,5 +116,5 @@ def problems(cfg: Mapping[str, Any], job_keys: bool = False) -> list[str]:
             elif not anything and k not in names:
                 cls = node["_target_"]
                 takes_text = ", ".join(n for n in names if n not in PASSED.get(group, {})) or "no keys"
-                found.append(_unread(_dotted(group, k), known, f"{cls} does not take it (it takes {takes_text})"))
+                found.append(_unread(_dotted(group, k), known, f"{cls} does not take it", f" (it takes {takes_text})"))
     return found

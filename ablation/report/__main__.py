@@ -14,6 +14,8 @@ import hydra
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
+from ablation import errors
+from ablation.identity import flatten
 from ablation.store import unwritable
 
 from .build import make_report
@@ -64,9 +66,28 @@ def terminal_summary(a: Analysis, report: str) -> str:
     return "\n".join(lines)
 
 
+OPTIONS = ("results_dir", "out_dir", "plots", "workers", "code", "where")  # conf/report.yaml: what main reads
+
+
+def unknown_option(key: str, value: object) -> str:
+    """The line for an option the report does not take: a misspelt option, or a filter written the sweep's way
+    (`head=subtract`), which is the report's `where.head=subtract`."""
+    import difflib
+
+    near = difflib.get_close_matches(key, OPTIONS, n=1, cutoff=0.75)
+    if near:
+        return f"{key}={value}: no such option; did you mean {near[0]}={value}?"
+    return (f"{key}={value}: no such option (the report takes {', '.join(OPTIONS[:-1])}, where.<key>); to keep only "
+            f"the runs with {key}={value}, write where.{key}={value}")
+
+
 def check_options(cfg: DictConfig) -> None:
     """Refuse a bad option with one line before any run is read (the others are checked where they are used:
     `code` and `where`'s keys by make_report, results_dir by load_runs)."""
+    extra = {k: cfg[k] for k in cfg if k not in OPTIONS and k != "hydra"}
+    for key, value in flatten({k: OmegaConf.to_container(v) if OmegaConf.is_config(v) else v
+                               for k, v in extra.items()}).items():
+        raise ReportError(unknown_option(key, value))
     if not isinstance(cfg.plots, bool):
         raise ReportError(f"plots={cfg.plots!r}: must be true or false")
     if isinstance(cfg.workers, bool) or not isinstance(cfg.workers, int) or cfg.workers < 1:
@@ -80,13 +101,15 @@ def check_options(cfg: DictConfig) -> None:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="report")
 def main(cfg: DictConfig) -> None:
-    check_options(cfg)
-    pd.set_option("display.width", 200)
-    filters = OmegaConf.to_container(cfg.where, resolve=True) if cfg.where is not None else {}
-    a, path = make_report(cfg.results_dir, cfg.out_dir, filters, plots=cfg.plots, workers=cfg.workers, code=cfg.code)
-    print(terminal_summary(a, str(path)))
+    with errors.one_line():
+        check_options(cfg)
+        pd.set_option("display.width", 200)
+        filters = OmegaConf.to_container(cfg.where, resolve=True) if cfg.where is not None else {}
+        a, path = make_report(cfg.results_dir, cfg.out_dir, filters, plots=cfg.plots, workers=cfg.workers,
+                              code=cfg.code)
+        print(terminal_summary(a, str(path)))
 
 
 if __name__ == "__main__":
     sys.argv[1:] = open_where(sys.argv[1:])
-    main()
+    errors.entry(main)

@@ -16,7 +16,7 @@ from .document import TITLE, Analysis, analyse, markdown, md_table
 from .load import ReportError, identity_columns, load_runs, read_per_run, run_folders
 from .plots import FIGURES, Figure
 from .select import (CODES, Context, apply_filter, by_code, cell_keys, code_listing, context, duplicated_seeds,
-                     in_context, measured, where)
+                     filter_keys, in_context, measured, where)
 from .tables import effects_words, head_table_words, summary_words
 from .words import CELL, CONTEXT, SHORT, Words
 from .write import save_figure, writable, write_report, write_tables
@@ -52,6 +52,15 @@ def config_facts() -> tuple[dict[str, Any], dict[str, list[str]], list[dict[str,
         return facts()
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         return facts()
+
+
+def no_match(runs: pd.DataFrame, filters: dict[str, Any]) -> str:
+    """The line for filters that keep no measured run: each filter with the values its key has in the runs."""
+    parts = []
+    for key, wanted in filter_keys(runs, filters).items():
+        values = sorted({str(v) for v in runs[key].dropna()}, key=lambda v: (len(v), v))
+        parts.append(f"where.{key}={wanted} ({key} has {', '.join(values) or 'no value'})")
+    return "no completed run matches " + " and ".join(parts)
 
 
 def keep(runs: pd.DataFrame, filters: dict[str, Any]) -> pd.DataFrame:
@@ -129,7 +138,9 @@ def make_report(results_dir: str | Path, out_dir: str | Path, filters: dict[str,
     writable(out)
     loaded = load_runs(results_dir, folders)
     runs, other = by_code(loaded.runs, code)
-    runs = keep(runs, filters or {})
+    unfiltered, runs = runs, keep(runs, filters or {})
+    if filters and measured(runs).empty and not measured(unfiltered).empty:
+        raise ReportError(no_match(measured(unfiltered), filters))
     if measured(runs).empty:
         counts = ", ".join(f"{n} {s}" for s, n in runs["status"].value_counts().items()) or "none after the filter"
         active = {k: v for k, v in (filters or {}).items() if v is not None}
