@@ -28,6 +28,7 @@ class Refused(Exception):
     """An expected failure whose message is already one line per problem (no traceback)."""
 
 
+_forced: set[str] = set()  # the keys `forced` made `++key=...` in this process
 _asked: list[bool] = []  # set by `entry`: whether the user asked for full tracebacks before it set HYDRA_FULL_ERROR
 
 
@@ -47,6 +48,10 @@ def lines(e: BaseException) -> str:
     if isinstance(e, MissingConfigException):
         return missing_option(e)
     text = str(e).strip()
+    m = _CANNOT_OVERRIDE.match(text)
+    if m and "No match in the defaults list" in text:  # a group no default chooses: it is added with +
+        typed = next((a for a in sys.argv[1:] if a.split("=", 1)[0] == m.group(1)), f"{m.group(1)}=...")
+        return f"{typed}: {m.group(1)} is not chosen by default, so it is added with +: write +{typed}"
     if isinstance(e, ConfigCompositionException) and not isinstance(e, Refused):
         cause = e.__cause__
         detail = str(cause).splitlines()[0] if cause is not None and str(cause) else ""
@@ -75,10 +80,10 @@ def missing_option(e: MissingConfigException) -> str:
 
 def unknown_key(e: BaseException) -> str | None:
     """The key of a plain `key=value` override that Hydra refused because the config lacks it, or None."""
-    if isinstance(e, ConfigCompositionException):
+    if isinstance(e, ConfigCompositionException) and "\nTo append to your config use +" in str(e):
         m = _CANNOT_OVERRIDE.match(str(e))
         return m.group(1) if m else None
-    return None
+    return None  # a config group's override (not in the defaults list, say) is Hydra's to explain
 
 
 def forced(overrides: list[str], key: str) -> list[str] | None:
@@ -90,8 +95,16 @@ def forced(overrides: list[str], key: str) -> list[str] | None:
         return None
     for i, o in enumerate(overrides):
         if not o.startswith(("+", "~")) and o.split("=", 1)[0] == key:
+            _forced.add(key)
             return [*overrides[:i], "++" + o, *overrides[i + 1 :]]
     return None
+
+
+def as_typed(override: str) -> str:
+    """An override as the user typed it (without the `++` that `forced` gave it)."""
+    if override.startswith("++") and override[2:].split("=", 1)[0] in _forced:
+        return override[2:]
+    return override
 
 
 def refuse(e: BaseException) -> NoReturn:

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
         ("train.batch_size=0", "train.batch_size must be an integer > 0, got 0"),
         ("loss.convention=inverted", "loss.convention must be one of ('distance', 'similarity'), got 'inverted'"),
         ("data.pair_order=shuffled", "data.pair_order must be one of ('random', 'sorted')"),
-        ("head=substract", "Could not find 'head/substract'"),
+        ("head=substract", "head=substract: no such option; did you mean head=subtract?"),
         ("data=mnist data.root=/nonexistent/mnist", "missing train-images-idx3-ubyte.gz"),
     ],
 )

@@ -81,6 +81,17 @@ def unknown_option(key: str, value: object) -> str:
             f"the runs with {key}={value}, write where.{key}={value}")
 
 
+def check_args(args: list[str]) -> None:
+    """Refuse, before Hydra composes anything, an override of a key the report does not take: `head=subtract` names a
+    config group of the sweep's folder, which Hydra would compose into the report's config, filtering nothing."""
+    for a in args:
+        if a.startswith("-") or "=" not in a:
+            continue
+        key, value = a.lstrip("+~").split("=", 1)
+        if key.split(".")[0] not in (*OPTIONS, "hydra") and key.split("/")[0] != "hydra":
+            raise ReportError(unknown_option(key, value))
+
+
 def check_options(cfg: DictConfig) -> None:
     """Refuse a bad option with one line before any run is read (the others are checked where they are used:
     `code` and `where`'s keys by make_report, results_dir by load_runs)."""
@@ -111,5 +122,9 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    try:
+        check_args(sys.argv[1:])
+    except ReportError as e:
+        errors.refuse(e)
     sys.argv[1:] = open_where(sys.argv[1:])
     errors.entry(main)

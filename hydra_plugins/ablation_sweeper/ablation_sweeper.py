@@ -253,6 +253,7 @@ class AblationSweeper(BasicSweeper):
         from ablation import runclaims
         from ablation.config import config_problems, seed_problem, skip_reason
         from ablation.data import DataError
+        from ablation.errors import as_typed
         from ablation.identity import identity, identity_hash
         from ablation.placement import decide, register_resolver, with_device, workers_of
         from ablation.store import FINAL, read_metrics, run_dir
@@ -266,6 +267,7 @@ class AblationSweeper(BasicSweeper):
         checked: Dict[tuple, Dict[str, Any]] = {}  # per cell: what its first valid seed gave (seed-free parts)
         self.heads: Dict[str, Tuple[DictConfig, List[str]]] = {}
         for i, overrides in enumerate(jobs):
+            typed = [as_typed(o) for o in overrides]  # as the user typed them: how a problem names its runs
             try:
                 overrides, (cfg, cell) = self.compose_forcing(list(overrides), cache)
                 if cfg.get("device") == "auto":  # decided here, once: the job carries the decision to its worker
@@ -274,13 +276,13 @@ class AblationSweeper(BasicSweeper):
             except HydraException as e:
                 from ablation.errors import lines
 
-                problems.setdefault(lines(e), []).append(list(overrides))
+                problems.setdefault(lines(e), []).append(typed)
                 continue
             known = checked.get(cell)
             if known is not None:  # another seed of a cell already checked: only the seed is new
                 problem = seed_problem(cfg.seed)
                 if problem:
-                    problems.setdefault(problem, []).append(list(overrides))
+                    problems.setdefault(problem, []).append(typed)
                     continue
                 ident = {**known["ident"], "seed": cfg.seed}
             else:
@@ -290,7 +292,7 @@ class AblationSweeper(BasicSweeper):
                 except DataError as e:  # the data's content (a download, say) is part of the identity
                     found = [str(e)]
                 for problem in found:
-                    problems.setdefault(problem, []).append(list(overrides))
+                    problems.setdefault(problem, []).append(typed)
                 if found:
                     continue
                 known = {"ident": ident, "skip": skip_reason(cfg), "cell": cell_key(cfg, ident), "cost": run_cost(cfg),
