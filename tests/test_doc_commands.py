@@ -55,7 +55,7 @@ PRESETS = ("+experiment=question", "+experiment=full")  # hundreds of runs to pl
 
 
 def test_the_docs_have_sweep_commands():
-    assert len(COMMANDS) >= 6 and any("--config-dir" in c for _, c in COMMANDS)
+    assert len(COMMANDS) >= 6 and any("--config-dir" in c for _, c in COMMANDS) and len(transcripts()) >= 3
 
 
 @pytest.mark.parametrize("doc,command", [pytest.param(d, c, marks=[pytest.mark.slow] if any(p in c for p in PRESETS)
@@ -71,3 +71,26 @@ def test_every_sweep_command_in_the_docs_plans_as_written(doc, command, tmp_path
     args = [a for a in args if a not in ("-m", "--multirun")]
     jobs = plan(*args, f"results_dir={tmp_path / 'results'}")
     assert jobs and all(j.action in ("train", "skip") for j in jobs), doc
+
+
+def transcripts() -> list[tuple[str, str]]:
+    """(command, what it prints) for each `$ python -m ablation.sweep ...` line of a code block, and the lines after
+    it up to the next `$`."""
+    found = []
+    for doc in DOCS:
+        for _, body in blocks(doc):
+            for chunk in re.split(r"^\$ ", body, flags=re.M)[1:]:
+                command, *out = chunk.strip().splitlines()
+                if command.startswith("python -m ablation.sweep"):
+                    found.append((command, "\n".join(out)))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command,printed", transcripts(), ids=[c for c, _ in transcripts()])
+def test_every_refusal_shown_in_the_docs_is_what_the_command_prints(command, printed, tmp_path):
+    from conftest import cli
+
+    p = cli(*shlex.split(command)[3:], f"results_dir={tmp_path / 'results'}")
+    assert p.returncode == 1 and p.stderr.strip() == printed, p.stderr
+    assert not (tmp_path / "results").exists()

@@ -79,7 +79,7 @@ def affected(jobs: List[List[str]], total: int) -> str:
     """The runs a problem affects, as cells (their overrides but the seed) with their seeds: 'all 6 runs', or
     '3 of 6 runs: head=distance seed=0,1,2' (the first few cells named)."""
     if len(jobs) == total:
-        return f"all {total} runs"
+        return f"all {total} runs" if total > 1 else "the run"
     cells: Dict[str, List[str]] = {}
     key = lambda o: o.split("=", 1)[0].lstrip("+~")  # noqa: E731
     for overrides in jobs:
