@@ -186,3 +186,29 @@ def test_every_real_key_plans_and_every_unread_key_is_refused_before_anything_is
                 assert f"\n{key}: " in f"\n{message}", (key, message)
             assert len(message.splitlines()) == len(unread)  # one line per problem, not one per run
         assert not results.exists()  # planning writes nothing
+
+
+# -- the dry run's estimate --------------------------------------------------------------------------------------
+
+def test_the_dry_run_estimates_from_the_runs_on_disk_else_from_a_calibration(tmp_path):
+    import json
+
+    from ablation.estimate import estimate
+
+    for i, secs in enumerate((30.0, 50.0, 999.0)):  # two completed runs of 10 epochs: 4 s an epoch; a failed one
+        folder = tmp_path / "runs" / f"run{i}"
+        folder.mkdir(parents=True)
+        rec = {"status": "completed" if i < 2 else "failed", "metrics": {"wall_time_s": secs},
+               "factors": {"head": "distance", "encoder": "mlp", "data": "mnist5k", "epochs": 10}}
+        folder.joinpath("metrics.json").write_text(json.dumps(rec))
+    (tmp_path / "runs" / "damaged").mkdir()
+    (tmp_path / "runs" / "damaged" / "metrics.json").write_text("{not json")
+    disk, new = ("distance", "mlp", "mnist5k"), ("subtract", "mlp", "mnist5k")
+    lines = estimate([(disk, 20)] * 3 + [(new, 2)], {new: make_cfg("head=subtract")}, tmp_path, parallel=2)
+    assert lines[0].startswith("estimated time on this machine: ") and "for 4 runs to train, 2 jobs at a time" in lines[0]
+    assert lines[1].split() == ["distance", "mlp", "mnist5k", "3", "runs", "x", "80.0", "s", "(median", "of", "2",
+                                "runs", "on", "disk)"]
+    assert lines[2].endswith("(1-epoch calibration with head=subtract)")
+    calibrated = float(lines[2].split()[6])
+    h, m, s = map(int, lines[0].split(": ")[1].split()[0].split(":"))
+    assert abs(3600 * h + 60 * m + s - (3 * 80 + calibrated) / 2) <= 1

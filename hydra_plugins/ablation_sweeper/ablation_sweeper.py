@@ -60,6 +60,8 @@ class Job:
     max_stack: int = 0  # the encoder's limit on runs trained together (0 = none)
     folder: Optional[Path] = None  # the run folder
     elsewhere: bool = False  # another process holds a live claim on it: this sweep will wait for the run
+    kind: Tuple[str, ...] = ()  # (head, encoder, data) by short name: what its time is estimated by
+    epochs: int = 0
 
     @property
     def what(self) -> str:
@@ -251,7 +253,7 @@ class AblationSweeper(BasicSweeper):
         """Every job composed, validated and named by its run id; one config per head × depth kept in
         `self.heads` (for the pre-flight diagnosis) with the pair orders the grid runs it on."""
         from ablation import runclaims
-        from ablation.config import config_problems, seed_problem, skip_reason
+        from ablation.config import component_name, config_problems, seed_problem, skip_reason
         from ablation.data import DataError
         from ablation.errors import as_typed
         from ablation.identity import identity, identity_hash
@@ -266,6 +268,7 @@ class AblationSweeper(BasicSweeper):
         cache: Dict[Any, Any] = {}  # compose_cell's: parsed overrides, group configs, cells
         checked: Dict[tuple, Dict[str, Any]] = {}  # per cell: what its first valid seed gave (seed-free parts)
         self.heads: Dict[str, Tuple[DictConfig, List[str]]] = {}
+        self.samples: Dict[Tuple[str, ...], DictConfig] = {}  # a config per (head, encoder, data): the dry run's estimate
         for i, overrides in enumerate(jobs):
             typed = [as_typed(o) for o in overrides]  # as the user typed them: how a problem names its runs
             try:
@@ -296,7 +299,10 @@ class AblationSweeper(BasicSweeper):
                 if found:
                     continue
                 known = {"ident": ident, "skip": skip_reason(cfg), "cell": cell_key(cfg, ident), "cost": run_cost(cfg),
-                         "max_stack": max_stack(cfg)}
+                         "max_stack": max_stack(cfg), "epochs": int(cfg.train.epochs),
+                         "kind": tuple(component_name(cfg[g]) for g in ("head", "encoder", "data"))}
+                if not known["skip"] and known["kind"] not in self.samples:
+                    self.samples[known["kind"]] = copy.deepcopy(cfg)
                 if not known["skip"]:
                     head = json.dumps([OmegaConf.to_container(cfg.head, resolve=True), cfg.depth], sort_keys=True)
                     if head not in self.heads:  # one config per head × depth (a copy: cells share theirs)
@@ -322,7 +328,8 @@ class AblationSweeper(BasicSweeper):
                 held = claim is not None and not claim.stale(runclaims.timing(cfg)[1])
                 detail = claim.words() + " (this sweep waits for it)" if held else "redo: " + prev["status"] if prev else ""
                 planned.append(Job(overrides, rid, "train", detail, cell=known["cell"], seed=int(cfg.seed),
-                                   cost=known["cost"], max_stack=known["max_stack"], folder=folder, elsewhere=held))
+                                   cost=known["cost"], max_stack=known["max_stack"], folder=folder, elsewhere=held,
+                                   kind=known["kind"], epochs=known["epochs"]))
         if problems:
             raise InvalidSweep("\n".join(f"{p} [{affected(js, len(jobs))}]" for p, js in problems.items()))
         return planned
@@ -358,6 +365,12 @@ class AblationSweeper(BasicSweeper):
         if warning:
             print(warning, flush=True)
         if self.config.dry_run:
+            from ablation.estimate import estimate, parallel_jobs
+
+            lines = estimate([(j.kind, j.epochs) for j in jobs if j.action == "train" and not j.elsewhere],
+                             self.samples, self.config.results_dir, parallel_jobs(self.config.hydra.launcher))
+            if lines:
+                print("\n".join(lines), flush=True)
             return []
 
         for j in jobs:
