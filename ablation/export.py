@@ -12,6 +12,7 @@ import hydra
 from hydra.errors import CompactHydraException
 from omegaconf import DictConfig
 
+from . import errors
 from .tracking import ExportError, default_uri, export
 
 
@@ -27,7 +28,8 @@ def main(cfg: DictConfig) -> None:
         out = export(cfg.results_dir, uri, cfg.experiment, report_dir=cfg.report_dir,
                      artifact_dir=cfg.artifact_dir, artifacts=cfg.artifacts)
     except ExportError as e:
-        raise ExportFailed(str(e)) from e
+        with errors.one_line():
+            raise ExportFailed(str(e)) from e
     print(f"MLflow export to {uri} (experiment {cfg.experiment!r}, id {out.experiment_id}) "
           f"in {time.time() - t0:.1f} s: {out.summary()}")
     print(f"report: {'logged on parent run ' + out.parent_id if out.report else 'none at ' + str(cfg.report_dir) + ' (python -m ablation.report first)'}")
@@ -36,4 +38,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    errors.entry(main)

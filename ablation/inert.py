@@ -39,7 +39,7 @@ def _build(node: dict[str, Any], kwargs: dict[str, Any]) -> Any:
     """The component under a fixed seed: its class called directly where its config is flat (a fraction of
     Hydra's instantiate, which builds anything else)."""
     flat = not any(k in INSTANTIATE[1:] or isinstance(v, (dict, list)) for k, v in node.items())
-    with torch.random.fork_rng():
+    with torch.random.fork_rng(devices=[]):  # built on the CPU: no GPU's random state to keep
         torch.manual_seed(0)
         if flat:
             return get_class(node["_target_"])(**{k: v for k, v in node.items() if k != "_target_"}, **kwargs)
