@@ -104,6 +104,19 @@ def run_cost(cfg: DictConfig) -> float:
     return float(cfg.train.epochs) * float(getattr(get_class(cfg.encoder._target_), "relative_cost", 1.0))
 
 
+@functools.lru_cache(maxsize=None)
+def short_name(target: str) -> str:
+    from ablation.contract import name_of
+    from hydra.utils import get_class
+
+    return name_of(get_class(target))
+
+
+def kind_of(ident: Dict[str, Any]) -> Tuple[str, ...]:
+    """(head, encoder, data) by short name, from a run's identity: what the dry run estimates its time by."""
+    return tuple(short_name(str(ident[f"{g}._target_"])) for g in ("head", "encoder", "data"))
+
+
 def max_stack(cfg: DictConfig) -> int:
     from hydra.utils import get_class
 
@@ -253,9 +266,9 @@ class AblationSweeper(BasicSweeper):
         """Every job composed, validated and named by its run id; one config per head × depth kept in
         `self.heads` (for the pre-flight diagnosis) with the pair orders the grid runs it on."""
         from ablation import runclaims
-        from ablation.config import component_name, config_problems, seed_problem, skip_reason
+        from ablation.config import config_problems, seed_problem, skip_reason
         from ablation.data import DataError
-        from ablation.errors import as_typed
+        from ablation.errors import as_typed, lines
         from ablation.identity import identity, identity_hash
         from ablation.placement import decide, register_resolver, with_device, workers_of
         from ablation.store import FINAL, read_metrics, run_dir
@@ -277,8 +290,6 @@ class AblationSweeper(BasicSweeper):
                     overrides = with_device(list(overrides), decide("auto", workers))
                     cfg, cell = self.compose_cell(overrides, cache)
             except HydraException as e:
-                from ablation.errors import lines
-
                 problems.setdefault(lines(e), []).append(typed)
                 continue
             known = checked.get(cell)
@@ -299,8 +310,7 @@ class AblationSweeper(BasicSweeper):
                 if found:
                     continue
                 known = {"ident": ident, "skip": skip_reason(cfg), "cell": cell_key(cfg, ident), "cost": run_cost(cfg),
-                         "max_stack": max_stack(cfg), "epochs": int(cfg.train.epochs),
-                         "kind": tuple(component_name(cfg[g]) for g in ("head", "encoder", "data"))}
+                         "max_stack": max_stack(cfg), "epochs": int(ident["train.epochs"]), "kind": kind_of(ident)}
                 if not known["skip"] and known["kind"] not in self.samples:
                     self.samples[known["kind"]] = copy.deepcopy(cfg)
                 if not known["skip"]:
