@@ -66,8 +66,9 @@ def estimate(runs: list[tuple[tuple[str, str, str], int]], samples: dict[tuple[s
     `samples`: a config of each (head, encoder, data), calibrated where no run on disk measured it."""
     if not runs:
         return []
-    measured: dict[tuple[str, str, str], Cost] = {k: (0.0, statistics.median(v)) for k, v in on_disk(results_dir).items()}
-    source = {k: f"median of {len(v)} runs on disk" for k, v in on_disk(results_dir).items()}
+    disk = on_disk(results_dir)
+    measured: dict[tuple[str, str, str], Cost] = {k: (0.0, statistics.median(v)) for k, v in disk.items()}
+    source = {k: f"median of {len(v)} runs on disk" for k, v in disk.items()}
     spent, calibrated = 0.0, {}
     for combo in dict.fromkeys(c for c, _ in runs):
         head, encoder, data = combo

@@ -37,7 +37,8 @@ def refused(*overrides: str) -> str:
 def test_an_unread_key_is_refused_with_the_nearest_known_key_with_or_without_plus(tmp_path):
     results = f"results_dir={tmp_path / 'r'}"
     for typed in ("train.epoch=2", "+train.epoch=2"):
-        assert refused(typed, "seed=0,1", results) == "train.epoch: no such key; did you mean train.epochs? [all 2 runs]"
+        assert refused(typed, "seed=0,1", results) == \
+            "train.epoch: no such key; did you mean train.epochs? [all 2 runs]"
     assert refused("+foo=1", results).startswith("foo: no such key")
     for key in ("optimizr", "weight_decay"):  # trained the default recipe under a new run id before
         assert refused(f"+train.{key}=0,0.1", "seed=0,1,2", results) == (
@@ -76,7 +77,8 @@ def test_a_users_class_is_checked_by_its_own_signature(tmp_path, monkeypatch):
     validate(make_cfg("head=subtract", "head._target_=own_heads.Scaled", "+head.scale=2.0"), check_output=False)
     with pytest.raises(ConfigError, match=r"^head.scal: own_heads.Scaled does not take it; did you mean head.scale\?$"):
         validate(make_cfg("head=subtract", "head._target_=own_heads.Scaled", "+head.scal=2.0"), check_output=False)
-    validate(make_cfg("head=subtract", "head._target_=own_heads.Open", "+head.scale=2.0"), check_output=False)  # **kwargs
+    open_head = make_cfg("head=subtract", "head._target_=own_heads.Open", "+head.scale=2.0")
+    validate(open_head, check_output=False)  # **kwargs: takes any key
 
 
 def test_each_distinct_problem_is_listed_once_with_the_cells_it_affects():
@@ -114,14 +116,16 @@ def test_a_launcher_whose_extra_is_missing_is_named_with_its_install_command(mon
     monkeypatch.delitem(__import__("sys").modules, "ray", raising=False)
     ray = OmegaConf.create({"_target_": "hydra_plugins.ablation_ray_launcher.ray_launcher.RayLauncher"})
     assert launcher_problem(ray).endswith('needs ray, which is not installed here: pip install -e ".[ray]"')
-    assert launcher_problem(OmegaConf.create({"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"})) is None
+    basic = OmegaConf.create({"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"})
+    assert launcher_problem(basic) is None
 
 
 # -- a key that cannot change the run ----------------------------------------------------------------------------
 
 def test_a_key_that_cannot_change_the_run_at_its_setting_names_no_new_run(tmp_path):
     assert run_id(make_cfg("head=subtract", "head.hidden=64")) == run_id(make_cfg("head=subtract"))  # depth 0
-    assert run_id(make_cfg("head=subtract", "depth=1", "head.hidden=64")) != run_id(make_cfg("head=subtract", "depth=1"))
+    deep = make_cfg("head=subtract", "depth=1")
+    assert run_id(make_cfg("head=subtract", "depth=1", "head.hidden=64")) != run_id(deep)
     assert run_id(make_cfg("+head.eps=1e-6")) != run_id(make_cfg())  # stored by the distance head: it matters
     jobs = plan("head=subtract", "depth=0,1", "head.hidden=64,128", f"results_dir={tmp_path / 'r'}")
     assert sorted(j.action for j in jobs) == ["duplicate", "train", "train", "train"]
@@ -205,7 +209,8 @@ def test_the_dry_run_estimates_from_the_runs_on_disk_else_from_a_calibration(tmp
     (tmp_path / "runs" / "damaged" / "metrics.json").write_text("{not json")
     disk, new = ("distance", "mlp", "mnist5k"), ("subtract", "mlp", "mnist5k")
     lines = estimate([(disk, 20)] * 3 + [(new, 2)], {new: make_cfg("head=subtract")}, tmp_path, parallel=2)
-    assert lines[0].startswith("estimated time on this machine: ") and "for 4 runs to train, 2 jobs at a time" in lines[0]
+    assert lines[0].startswith("estimated time on this machine: ")
+    assert "for 4 runs to train, 2 jobs at a time" in lines[0]
     assert lines[1].split() == ["distance", "mlp", "mnist5k", "3", "runs", "x", "80.0", "s", "(median", "of", "2",
                                 "runs", "on", "disk)"]
     assert lines[2].endswith("(1-epoch calibration with head=subtract)")

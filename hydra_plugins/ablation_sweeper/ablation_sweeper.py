@@ -212,7 +212,8 @@ class AblationSweeper(BasicSweeper):
                 jobs.extend(batch)
         return jobs
 
-    def compose_forcing(self, overrides: List[str], cache: Dict[Any, Any]) -> Tuple[List[str], Tuple[DictConfig, tuple]]:
+    def compose_forcing(self, overrides: List[str],
+                        cache: Dict[Any, Any]) -> Tuple[List[str], Tuple[DictConfig, tuple]]:
         """compose_cell, with a plain `key=value` whose key the config lacks made `++key=value` (and the job's
         overrides so changed returned): the key is then checked like any other, and refused with the nearest known
         key if nothing reads it (ablation/schema.py), instead of Hydra's hint to add it with `+`."""
@@ -281,7 +282,7 @@ class AblationSweeper(BasicSweeper):
         cache: Dict[Any, Any] = {}  # compose_cell's: parsed overrides, group configs, cells
         checked: Dict[tuple, Dict[str, Any]] = {}  # per cell: what its first valid seed gave (seed-free parts)
         self.heads: Dict[str, Tuple[DictConfig, List[str]]] = {}
-        self.samples: Dict[Tuple[str, ...], DictConfig] = {}  # a config per (head, encoder, data): the dry run's estimate
+        self.samples: Dict[Tuple[str, ...], DictConfig] = {}  # a config per (head, encoder, data): for the estimate
         for i, overrides in enumerate(jobs):
             typed = [as_typed(o) for o in overrides]  # as the user typed them: how a problem names its runs
             try:
