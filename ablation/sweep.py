@@ -27,7 +27,8 @@ from .config import component_name, factors, skip_reason, validate
 from .contract import traits
 from .identity import identity, identity_hash, resolved, run_id
 from .mechanism import Structure, classify, diagnosis
-from .store import FINAL, append_line, read_metrics, run_dir, write_csv, write_json, write_text
+from .store import (FINAL, METRICS, RUN_FILES, append_line, damage, file_record, read_metrics, run_dir, write_csv,
+                    write_json, write_text)
 from .structure import at_init, quadruples
 from .train import build, train_bundle
 
@@ -99,9 +100,10 @@ def record(folder: Path, cfg: DictConfig, status: str, overrides: list[str], ide
         "overrides": overrides,
         "versions": {"ablation": __version__, "torch": torch.__version__, "python": platform.python_version()},
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "files": file_record(folder),  # each file's size and hash: a run damaged later is found and redone
         **extra,
     }
-    write_json(folder / "metrics.json", rec)  # last: its presence marks the run as finished
+    write_json(folder / METRICS, rec)  # last: its presence marks the run as finished
     return rec
 
 
@@ -181,9 +183,9 @@ WAIT_POLL_S = 2.0  # how often a job waiting for another process's run looks at 
 
 
 def _reused(folder: Path) -> dict[str, Any] | None:
-    """The summary of a finished run that is reused, or None if it is not finished."""
+    """The summary of a finished run that is reused, or None if it is not finished (or its files are damaged)."""
     prev = read_metrics(folder)
-    if prev is None or prev["status"] not in FINAL:
+    if prev is None or prev["status"] not in FINAL or damage(folder, prev):
         return None
     return {"run_id": folder.name, "status": "reused", "metrics": prev.get("metrics", {})}
 
@@ -204,7 +206,7 @@ def train_claimed(cfgs: list[DictConfig], overrides: list[list[str]], idents: li
     for i, claim in held.items():
         cfg, folder = cfgs[i], claim.folder
         write_text(folder / "config.yaml", OmegaConf.to_yaml(resolved(cfg)))
-        for stale in ("metrics.json", "error.txt", "history.csv", "scores.csv.gz", "views.csv.gz"):  # an earlier attempt's
+        for stale in (METRICS, *(f for f in RUN_FILES if f != "config.yaml")):  # an earlier attempt's
             (folder / stale).unlink(missing_ok=True)
         reason = skip_reason(cfg)
         if reason:

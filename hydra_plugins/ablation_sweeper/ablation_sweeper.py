@@ -60,6 +60,8 @@ class Job:
     max_stack: int = 0  # the encoder's limit on runs trained together (0 = none)
     folder: Optional[Path] = None  # the run folder
     elsewhere: bool = False  # another process holds a live claim on it: this sweep will wait for the run
+    damaged: bool = False  # finished, but its files differ from its record: trained again
+    unverified: bool = False  # reused, but its record lists no files' sizes and hashes (written before records did)
 
     @property
     def what(self) -> str:
@@ -223,7 +225,7 @@ class AblationSweeper(BasicSweeper):
         from ablation.config import ConfigError, seed_problem, skip_reason, validate
         from ablation.identity import identity, identity_hash
         from ablation.placement import decide, register_resolver, with_device, workers_of
-        from ablation.store import FINAL, read_metrics, run_dir
+        from ablation.store import FINAL, damage, read_metrics, run_dir, verifiable
 
         register_resolver()
         workers = workers_of(self.config.hydra.get("launcher"))  # what its jobs get: the device is checked against it
@@ -274,16 +276,19 @@ class AblationSweeper(BasicSweeper):
             seen[rid] = Job(overrides, rid, "").what
             folder = run_dir(cfg.results_dir, rid)
             prev = read_metrics(folder)
-            if prev is not None and prev["status"] in FINAL:
-                planned.append(Job(overrides, rid, "reuse", prev["status"], folder=folder))
+            damaged = damage(folder, prev) if prev is not None and prev["status"] in FINAL else {}
+            if prev is not None and prev["status"] in FINAL and not damaged:
+                planned.append(Job(overrides, rid, "reuse", prev["status"], folder=folder, unverified=not verifiable(prev)))
             elif known["skip"]:
                 planned.append(Job(overrides, rid, "skip", known["skip"], folder=folder))
             else:
                 claim = runclaims.look(folder)  # another sweep's live claim: this sweep will wait for the run
                 held = claim is not None and not claim.stale(runclaims.timing(cfg)[1])
-                detail = claim.words() + " (this sweep waits for it)" if held else "redo: " + prev["status"] if prev else ""
+                redo = ", ".join(f"{name} {what}" for name, what in damaged.items()) if damaged else prev and prev["status"]
+                detail = claim.words() + " (this sweep waits for it)" if held else "redo: " + redo if prev else ""
                 planned.append(Job(overrides, rid, "train", detail, cell=known["cell"], seed=int(cfg.seed),
-                                   cost=known["cost"], max_stack=known["max_stack"], folder=folder, elsewhere=held))
+                                   cost=known["cost"], max_stack=known["max_stack"], folder=folder, elsewhere=held,
+                                   damaged=bool(damaged)))
         if problems:
             raise InvalidSweep(f"{len(problems)} of {len(jobs)} runs in the sweep have an invalid config, "
                                  "nothing was trained:\n" + "\n".join(problems))
@@ -301,8 +306,12 @@ class AblationSweeper(BasicSweeper):
               f"{counts['skip']} skipped, {counts['duplicate']} duplicates "
               f"(planned in {time.time() - t0:.2f} s)", flush=True)
         for j in jobs:
-            if j.action != "train" or self.config.dry_run or j.elsewhere:
+            if j.action != "train" or self.config.dry_run or j.elsewhere or j.damaged:
                 print(f"  {j.action:<9} {j.run_id}  {j.what}  {j.detail}", flush=True)
+        unverified = sum(j.unverified for j in jobs)
+        if unverified:
+            print(f"  {unverified} reused run(s) were recorded before records listed their files' sizes and hashes: "
+                  "their files cannot be checked, they are taken as they are", flush=True)
         if self.heads:
             from ablation.sweep import preflight
 
