@@ -4,6 +4,7 @@ last, so a folder without it is an interrupted run, never mistaken for a finishe
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import hashlib
 import json
@@ -41,6 +42,22 @@ def unwritable(path: Path, what: str, keep: bool = True) -> str | None:
             with contextlib.suppress(OSError):
                 d.rmdir()
     return None
+
+
+# Write failures that hit every later run as well (the folder, not the run, is at fault): reported once, in words,
+# with what to do; the runs they stopped stay unfinished, and a rerun resumes them.
+BLOCKING = {
+    errno.ENOSPC: "no space left under {where}: free space and rerun to resume",
+    errno.EDQUOT: "disk quota exceeded under {where}: free space (or raise the quota) and rerun to resume",
+    errno.EACCES: "permission denied under {where}: make it writable and rerun to resume",
+    errno.EPERM: "permission denied under {where}: make it writable and rerun to resume",
+    errno.EROFS: "{where} is on a read-only file system: make it writable (or set results_dir=) and rerun to resume",
+}
+
+
+def blocking(e: BaseException) -> int | None:
+    """The errno of a write failure that every later run would meet too (BLOCKING), else None."""
+    return e.errno if isinstance(e, OSError) and e.errno in BLOCKING else None
 
 
 def run_dir(results_dir: str | Path, run_id: str) -> Path:

@@ -122,6 +122,20 @@ def bundle_overrides(bundle: List[Job]) -> List[str]:
     return list(bundle[0].overrides) + [f"+bundle_seeds=[{seeds}]", ids]
 
 
+def outcome(job: Job, error: Any) -> Dict[str, Any]:
+    """A run of a launcher job that raised or was lost: finished if its folder holds its final record (a bundle's
+    runs are written one by one), else failed with the job's error."""
+    from ablation.store import FINAL, blocking, is_final, read_metrics
+
+    if job.folder is not None and is_final(job.folder):
+        rec = read_metrics(job.folder) or {}
+        if rec.get("status") in FINAL:
+            return {"run_id": job.run_id, "status": rec["status"], "metrics": rec.get("metrics", {}),
+                    "error": rec.get("error")}
+    code = blocking(error) if isinstance(error, BaseException) else None
+    return {"run_id": job.run_id, "status": "failed", "error": repr(error), **({"errno": code} if code else {})}
+
+
 def stoppable(sweep: Callable[..., Any]) -> Callable[..., Any]:
     """A sweep that SIGINT (Ctrl-C) or SIGTERM (a scheduler) stops cleanly: the jobs stop and release their claims
     (ablation.interrupts), then one line says how many runs are finished, and the exit code is 130 or 143."""
@@ -326,47 +340,62 @@ class AblationSweeper(BasicSweeper):
         if self.config.dry_run:
             return []
 
+        from ablation.store import BLOCKING, blocking
+
+        status = {j.run_id: j.action for j in jobs if j.action in ("reuse", "skip")}  # duplicates counted once
+        outcomes: List[Tuple[Job, Dict[str, Any]]] = []
         for j in jobs:
             if j.action == "skip":  # recorded here: nothing to launch
-                execute(self.compose(j.overrides, {}), list(j.overrides))
+                v = execute(self.compose(j.overrides, {}), list(j.overrides))
+                if v["status"] == "failed":
+                    outcomes.append((j, v))
         sweep_dir = Path(self.config.hydra.sweep.dir)
-        sweep_dir.mkdir(parents=True, exist_ok=True)
         to_run = [j for j in jobs if j.action == "train"]
-        (sweep_dir / PLAN_FILE).write_text(json.dumps({"n": len(to_run), "t0": time.time()}))
+        try:
+            sweep_dir.mkdir(parents=True, exist_ok=True)
+            (sweep_dir / PLAN_FILE).write_text(json.dumps({"n": len(to_run), "t0": time.time()}))
+        except OSError as e:
+            if blocking(e) is None:
+                raise
+            raise SweepFailed(BLOCKING[e.errno].format(where=self.config.results_dir)) from None
         groups = bundles(jobs, self.bundle or None)
         with launching():  # after a stop the launcher is handed no further job
             results = self.launcher.launch(until_stopped([bundle_overrides(b) for b in groups]),
                                            initial_job_idx=0) if groups else []
         stop_if_asked()
 
-        status = {j.run_id: j.action for j in jobs if j.action in ("reuse", "skip")}  # duplicates counted once
-        failed: List[str] = []
-        diverged: List[str] = []
-        interrupted: List[str] = []
         for group, r in zip(groups, results):
             if r.status == JobStatus.COMPLETED:
                 values = r.return_value if isinstance(r.return_value, list) else [r.return_value]
-                for j, v in zip(group, values):
-                    status[j.run_id] = v["status"]
-                    line = f"  {v['status']:<9} {j.run_id}  {j.what}: {v.get('error')}"
-                    if v["status"] == "failed":
-                        failed.append(line)
-                    elif v["status"] == INTERRUPTED:  # its worker was stopped by a signal, this process was not
-                        interrupted.append(line)
-                    elif v["status"] == "diverged":
-                        diverged.append(line)
-            else:
-                for j in group:
-                    status[j.run_id] = "failed"
-                    failed.append(f"  failed    {j.run_id}  {j.what}: {r._return_value!r}")
+            else:  # the job raised (or its worker died): each run is what its folder says
+                values = [outcome(j, r._return_value) for j in group]
+            outcomes.extend(zip(group, values))
+        failed: List[str] = []
+        diverged: List[str] = []
+        interrupted: List[str] = []
+        blocked: Dict[int, int] = {}  # errno -> runs it left unfinished
+        for j, v in outcomes:
+            status[j.run_id] = v["status"]
+            line = f"  {v['status']:<9} {j.run_id}  {j.what}: {v.get('error')}"
+            if v["status"] == "failed" and v.get("errno") in BLOCKING:  # said once, below; the run stays unfinished
+                blocked[v["errno"]] = blocked.get(v["errno"], 0) + 1
+                status[j.run_id] = "unfinished"
+            elif v["status"] == "failed":
+                failed.append(line)
+            elif v["status"] == INTERRUPTED:  # its worker was stopped by a signal, this process was not
+                interrupted.append(line)
+            elif v["status"] == "diverged":
+                diverged.append(line)
         tally = {s: sum(v == s for v in status.values()) for s in sorted(set(status.values()))}
-        names = {"reuse": "reused", "skip": "skipped"}
+        names = {"reuse": "reused", "skip": "skipped", "unfinished": "not finished"}
         print("sweep done in {:.1f} s: {}".format(
             time.time() - t0, ", ".join(f"{n} {names.get(s, s)}" for s, n in tally.items())), flush=True)
         if diverged:  # a result, not a failure: the same config diverges again, so re-runs reuse it
             print(f"{len(diverged)} run(s) diverged (recorded as results; the report counts them per cell):\n"
                   + "\n".join(diverged), flush=True)
-        problems = ([f"{len(failed)} run(s) failed (error.txt in each run folder):"] + failed if failed else []) + (
+        problems = [BLOCKING[code].format(where=self.config.results_dir) + f" ({n} run(s) not finished)"
+                    for code, n in blocked.items()]
+        problems += ([f"{len(failed)} run(s) failed (error.txt in each run folder):"] + failed if failed else []) + (
             [f"{len(interrupted)} run(s) interrupted (a signal stopped their worker); rerun the same command to resume:"]
             + interrupted if interrupted else [])
         if problems:
