@@ -12,7 +12,7 @@ import functools
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tuple
 
@@ -26,6 +26,10 @@ from omegaconf import DictConfig, OmegaConf
 
 
 RUNTIME_KEYS = ("results_dir", "threads", "progress", "dry_run", "claim_heartbeat_s", "claim_timeout_s")
+# The paths a job reads or writes. The planner resolves them against the user's folder and hands the worker
+# absolute paths, so that a job's files do not depend on where its worker process started (a Ray cluster started
+# in another folder, a SLURM job's working directory).
+PATH_KEYS = ("results_dir", "data.root")
 
 
 class SweepFailed(CompactHydraException):
@@ -61,6 +65,7 @@ class Job:
     folder: Optional[Path] = None  # the run folder
     elsewhere: bool = False  # another process holds a live claim on it: this sweep will wait for the run
     damaged: bool = False  # finished, but its files differ from its record: trained again
+    paths: List[str] = field(default_factory=list)  # PATH_KEYS as absolute paths, overrides for the launched job
     unverified: bool = False  # reused, but its record lists no files' sizes and hashes (written before records did)
 
     @property
@@ -112,14 +117,36 @@ def bundles(jobs: List[Job], size: Optional[int] = None) -> List[List[Job]]:
     return sorted(out, key=lambda b: -sum(j.cost for j in b))  # stable: grid order among equals
 
 
+def absolute_paths(cfg: DictConfig, where: str) -> List[str]:
+    """Overrides that set each relative path of PATH_KEYS in `cfg` to that path under `where` (the user's folder)."""
+    out = []
+    for key in PATH_KEYS:
+        value = OmegaConf.select(cfg, key)
+        if isinstance(value, str) and value and not os.path.isabs(value):
+            path = os.path.normpath(os.path.join(where, value))
+            plain = all(c.isalnum() or c in "/._-" for c in path)
+            out.append(f"{key}={path}" if plain else "{}='{}'".format(key, path.replace("\\", "\\\\").replace("'", "\\'")))
+    return out
+
+
+def with_values(overrides: List[str], values: List[str]) -> List[str]:
+    """`overrides` with each `key=value` of `values` put in place of an override of that key, else appended."""
+    key = lambda o: o.split("=", 1)[0].lstrip("+~")  # noqa: E731
+    new = {key(v): v for v in values}
+    out = [new.pop(key(o)) if key(o) in new else o for o in overrides]
+    return out + list(new.values())
+
+
 def bundle_overrides(bundle: List[Job]) -> List[str]:
-    """The launcher job of a bundle: the first run's overrides plus the seeds of all its runs, and the ids
-    planned for them (`run_ids`, quoted: an id of digits is no number), which the worker checks against its own."""
+    """The launcher job of a bundle: the first run's overrides (its paths made absolute) plus the seeds of all its
+    runs, and the ids planned for them (`run_ids`, quoted: an id of digits is no number), which the worker checks
+    against its own."""
     ids = "+run_ids=[{}]".format(",".join(f"'{j.run_id}'" for j in bundle))
+    first = with_values(list(bundle[0].overrides), bundle[0].paths)
     if len(bundle) == 1:
-        return list(bundle[0].overrides) + [ids]
+        return first + [ids]
     seeds = ",".join(str(j.seed) for j in bundle)
-    return list(bundle[0].overrides) + [f"+bundle_seeds=[{seeds}]", ids]
+    return first + [f"+bundle_seeds=[{seeds}]", ids]
 
 
 def outcome(job: Job, error: Any) -> Dict[str, Any]:
@@ -302,7 +329,7 @@ class AblationSweeper(BasicSweeper):
                 detail = claim.words() + " (this sweep waits for it)" if held else "redo: " + redo if prev else ""
                 planned.append(Job(overrides, rid, "train", detail, cell=known["cell"], seed=int(cfg.seed),
                                    cost=known["cost"], max_stack=known["max_stack"], folder=folder, elsewhere=held,
-                                   damaged=bool(damaged)))
+                                   damaged=bool(damaged), paths=absolute_paths(cfg, str(self.config.hydra.runtime.cwd))))
         if problems:
             raise InvalidSweep(f"{len(problems)} of {len(jobs)} runs in the sweep have an invalid config, "
                                  "nothing was trained:\n" + "\n".join(problems))
