@@ -422,7 +422,7 @@ class AblationSweeper(BasicSweeper):
                   + "\n".join(diverged), flush=True)
         problems = [BLOCKING[code].format(where=self.config.results_dir) + f" ({n} run(s) not finished)"
                     for code, n in blocked.items()]
-        problems += ([f"{len(failed)} run(s) failed (error.txt in each run folder):"] + failed if failed else []) + (
+        problems += ([f"{len(failed)} run(s) failed (a run that raised has its traceback in error.txt in its folder):"] + failed if failed else []) + (
             [f"{len(interrupted)} run(s) interrupted (a signal stopped their worker); rerun the same command to resume:"]
             + interrupted if interrupted else [])
         if problems:
