@@ -27,8 +27,8 @@ from .config import component_name, factors, skip_reason, validate
 from .contract import traits
 from .identity import identity, identity_hash, resolved, run_id
 from .mechanism import Structure, classify, diagnosis
-from .store import (FINAL, METRICS, RUN_FILES, append_line, blocking, damage, file_record, read_metrics, run_dir, write_csv,
-                    write_json, write_text)
+from .store import (FINAL, METRICS, RUN_FILES, append_line, blocking, damage, file_record, read_metrics, run_dir,
+                    write_csv, write_json, write_text)
 from .structure import at_init, quadruples
 from .train import build, train_bundle
 
@@ -271,9 +271,8 @@ def _failed(folder: Path, cfg: DictConfig, overrides: list[str], ident: dict[str
         record(folder, cfg, "failed", overrides, ident, error=err)
     except OSError:
         pass
-    code = blocking(e)
-    where = {"errno": code, "path": getattr(e, "filename", None)} if code is not None else {}
-    return {"run_id": folder.name, "status": "failed", "error": err, **where}
+    code = blocking(e)  # the sweep says such a failure once, in words
+    return {"run_id": folder.name, "status": "failed", "error": err, **({"errno": code} if code is not None else {})}
 
 
 def head_structure(cfg: DictConfig) -> Structure:
