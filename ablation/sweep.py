@@ -27,7 +27,8 @@ from .config import component_name, factors, skip_reason, validate
 from .contract import traits
 from .identity import identity, identity_hash, resolved, run_id
 from .mechanism import Structure, classify, diagnosis
-from .store import FINAL, append_line, read_metrics, run_dir, write_csv, write_json, write_text
+from .store import (FINAL, METRICS, RUN_FILES, append_line, blocking, damage, file_record, read_metrics, run_dir,
+                    write_csv, write_json, write_text)
 from .structure import at_init, quadruples
 from .train import build, train_bundle
 
@@ -99,9 +100,10 @@ def record(folder: Path, cfg: DictConfig, status: str, overrides: list[str], ide
         "overrides": overrides,
         "versions": {"ablation": __version__, "torch": torch.__version__, "python": platform.python_version()},
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "files": file_record(folder),  # each file's size and hash: a run damaged later is found and redone
         **extra,
     }
-    write_json(folder / "metrics.json", rec)  # last: its presence marks the run as finished
+    write_json(folder / METRICS, rec)  # last: its presence marks the run as finished
     return rec
 
 
@@ -181,9 +183,9 @@ WAIT_POLL_S = 2.0  # how often a job waiting for another process's run looks at 
 
 
 def _reused(folder: Path) -> dict[str, Any] | None:
-    """The summary of a finished run that is reused, or None if it is not finished."""
+    """The summary of a finished run that is reused, or None if it is not finished (or its files are damaged)."""
     prev = read_metrics(folder)
-    if prev is None or prev["status"] not in FINAL:
+    if prev is None or prev["status"] not in FINAL or damage(folder, prev):
         return None
     return {"run_id": folder.name, "status": "reused", "metrics": prev.get("metrics", {})}
 
@@ -197,22 +199,28 @@ def train_claimed(cfgs: list[DictConfig], overrides: list[list[str]], idents: li
                   held: dict[int, runclaims.Claim]) -> dict[int, dict[str, Any]]:
     """Train (or record as skipped) the runs `held` by this process's claims, trained together in one stack.
 
-    If training the stack raises, each of its runs is retried alone, so a failure is recorded only for the run it
-    belongs to. A run whose claim was taken over meanwhile is not written (and has no summary)."""
+    Each run's outcome is its own: a run whose files and record were written is finished whatever happens to the
+    next one. If training the stack raises, each of its runs is retried alone, so a failure is recorded only for
+    the run it belongs to; a failure every run would meet (a full disk: `store.BLOCKING`) is not retried. A run
+    whose claim was taken over meanwhile is not written (and has no summary)."""
     summaries: dict[int, dict[str, Any]] = {}
     todo: list[int] = []
     for i, claim in held.items():
         cfg, folder = cfgs[i], claim.folder
-        write_text(folder / "config.yaml", OmegaConf.to_yaml(resolved(cfg)))
-        for stale in ("metrics.json", "error.txt", "history.csv", "scores.csv.gz", "views.csv.gz"):  # an earlier attempt's
-            (folder / stale).unlink(missing_ok=True)
-        reason = skip_reason(cfg)
-        if reason:
-            record(folder, cfg, "skipped", overrides[i], idents[i], reason=reason)
-            summaries[i] = {"run_id": folder.name, "status": "skipped", "reason": reason}
+        try:
+            write_text(folder / "config.yaml", OmegaConf.to_yaml(resolved(cfg)))
+            for stale in (METRICS, *(f for f in RUN_FILES if f != "config.yaml")):  # an earlier attempt's
+                (folder / stale).unlink(missing_ok=True)
+            reason = skip_reason(cfg)
+            if reason:
+                record(folder, cfg, "skipped", overrides[i], idents[i], reason=reason)
+                summaries[i] = {"run_id": folder.name, "status": "skipped", "reason": reason}
+                continue
+            append_line(folder / runclaims.ATTEMPTS, json.dumps({"host": claim.holder.host, "pid": claim.holder.pid,
+                                                              "started": claim.holder.since}))
+        except Exception as e:  # noqa: BLE001 - this run's folder could not be written: its failure alone
+            summaries[i] = _failed(folder, cfg, overrides[i], idents[i], e)
             continue
-        append_line(folder / runclaims.ATTEMPTS, json.dumps({"host": claim.holder.host, "pid": claim.holder.pid,
-                                                          "started": claim.holder.since}))
         todo.append(i)
     if not todo:
         return summaries
@@ -220,35 +228,51 @@ def train_claimed(cfgs: list[DictConfig], overrides: list[list[str]], idents: li
     try:
         results = train_bundle(group, progress=group[0].progress and sys.stderr.isatty(), job=job_number())
     except Exception as e:  # noqa: BLE001 - isolate any failure to its own run
-        if len(todo) > 1:  # retry alone: which run (if not all) the failure belongs to
+        if len(todo) > 1 and blocking(e) is None:  # retry alone: which run (if not all) the failure belongs to
             for i in todo:
                 summaries.update(train_claimed(cfgs, overrides, idents, {i: held[i]}))
             return summaries
-        (i,) = todo
-        if held[i].held():
-            folder = held[i].folder
-            write_text(folder / "error.txt", traceback.format_exc())
-            err = f"{type(e).__name__}: {e}"
-            record(folder, cfgs[i], "failed", overrides[i], idents[i], error=err)
-            summaries[i] = {"run_id": folder.name, "status": "failed", "error": err}
+        for i in todo:
+            if held[i].held():
+                summaries[i] = _failed(held[i].folder, cfgs[i], overrides[i], idents[i], e)
         return summaries
     bundle = [held[i].folder.name for i in todo] if len(todo) > 1 else None
     for i, result in zip(todo, results):
         cfg, folder = cfgs[i], held[i].folder
         if not held[i].held():
             continue
-        write_csv(folder / "history.csv", result.history)
-        if not result.scores.empty:
-            write_csv(folder / "scores.csv.gz", result.scores)
-        if not result.views.empty:
-            write_csv(folder / "views.csv.gz", result.views)
-        if result.error:
-            write_text(folder / "error.txt", result.error + "\n")
-        # how it was scheduled (not what it measured): the runs it was trained with
-        extra = {"device": result.device, **({"bundle": bundle} if bundle else {})}
-        record(folder, cfg, result.status, overrides[i], idents[i], metrics=result.metrics, error=result.error, **extra)
+        try:
+            write_csv(folder / "history.csv", result.history)
+            if not result.scores.empty:
+                write_csv(folder / "scores.csv.gz", result.scores)
+            if not result.views.empty:
+                write_csv(folder / "views.csv.gz", result.views)
+            if result.error:
+                write_text(folder / "error.txt", result.error + "\n")
+            # how it was scheduled (not what it measured): the runs it was trained with
+            extra = {"device": result.device, **({"bundle": bundle} if bundle else {})}
+            record(folder, cfg, result.status, overrides[i], idents[i], metrics=result.metrics, error=result.error,
+                   **extra)
+        except Exception as e:  # noqa: BLE001 - writing this run failed: the runs written before it stay finished
+            summaries[i] = _failed(folder, cfg, overrides[i], idents[i], e)
+            continue
         summaries[i] = {"run_id": folder.name, "status": result.status, "metrics": result.metrics, "error": result.error}
     return summaries
+
+
+def _failed(folder: Path, cfg: DictConfig, overrides: list[str], ident: dict[str, Any],
+            e: Exception) -> dict[str, Any]:
+    """Record a run as failed (its traceback in error.txt) and summarise it. Where the folder cannot take even
+    that (a full disk), nothing is written: the run stays unfinished, and a rerun trains it."""
+    err = f"{type(e).__name__}: {e}"
+    tb = "".join(traceback.format_exception(e))
+    try:
+        write_text(folder / "error.txt", tb)
+        record(folder, cfg, "failed", overrides, ident, error=err)
+    except OSError:
+        pass
+    code = blocking(e)  # the sweep says such a failure once, in words
+    return {"run_id": folder.name, "status": "failed", "error": err, **({"errno": code} if code is not None else {})}
 
 
 def head_structure(cfg: DictConfig) -> Structure:
@@ -288,8 +312,11 @@ def _progress_line(summary: dict[str, Any], cfg: DictConfig) -> str:
     if hc is None or hc.mode != RunMode.MULTIRUN:
         return line
     sweep = Path(hc.sweep.dir)
-    with open(sweep / PROGRESS_FILE, "a") as fh:  # O_APPEND: short lines from parallel workers don't interleave
-        fh.write(json.dumps({"run_id": summary["run_id"], "status": summary["status"]}) + "\n")
+    try:
+        with open(sweep / PROGRESS_FILE, "a") as fh:  # O_APPEND: short lines from parallel workers don't interleave
+            fh.write(json.dumps({"run_id": summary["run_id"], "status": summary["status"]}) + "\n")
+    except OSError:  # progress only (a full disk): the run's own outcome is in its folder and its summary
+        return line
     try:
         plan = json.loads((sweep / PLAN_FILE).read_text())
         k = sum(1 for _ in open(sweep / PROGRESS_FILE))

@@ -13,6 +13,7 @@ mkdir -p "$OUT"
 GRID=(-m head=distance,subtract,absdiff depth=0,1 "train.epochs=${EPOCHS:-3}")
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0  # Ray's single-machine mode: it binds and advertises 127.0.0.1 only
 export RAY_USAGE_STATS_ENABLED=0 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export RAY_AUTH_MODE=token  # `ray start` (Ray 2.60) turns token authentication on; the sweep connects with the token
 PORT=$(python -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
 export RAY_ADDRESS="127.0.0.1:$PORT"  # what address=auto finds
 TMP=$(mktemp -d /tmp/rayXXXX)          # short: Ray's socket paths must fit in 107 characters

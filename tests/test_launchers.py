@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import FAST, ROOT, TESTS, cli, records
 from helpers.extras import missing
+from helpers.raycluster import RAY_ENV
 
 pytestmark = pytest.mark.slow
 
@@ -61,10 +62,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-RAY_ENV = {
-    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # Ray's single-machine mode: every address is 127.0.0.1
-    "RAY_USAGE_STATS_ENABLED": "0",
-}
 
 
 @pytest.fixture

@@ -225,13 +225,21 @@ def original_section(a: Analysis) -> list[str]:
 
 
 def problem_table(a: Analysis) -> pd.DataFrame:
-    bad = a.runs[a.runs["status"] != "completed"]
+    """The runs not (or not wholly) in the statistics: not completed, or a run file that differs from its record."""
+    damaged = a.runs["damaged"].notna()
+    bad = a.runs[(a.runs["status"] != "completed") | damaged]
     known = [f for f in CELL if f != "data"]
     return pd.DataFrame({
-        "run": bad["run_id"], "status": bad["status"],
+        "run": bad["run_id"], "status": [s if pd.isna(d) else f"{s}, files damaged" for s, d in zip(bad["status"], bad["damaged"])],
         "setting": [a.ctx.setting({f: r[f] for f in known if pd.notna(r[f])}) or "unknown" for _, r in bad.iterrows()],
-        "detail": [str(d)[:200] if pd.notna(d) else "" for d in bad["detail"]],
+        "detail": [str(d) if pd.notna(d) else str(t)[:200] if pd.notna(t) else "" for d, t in zip(bad["damaged"], bad["detail"])],
     })
+
+
+def unchecked_text(a: Analysis) -> str | None:
+    n = int((a.runs["files_checked"] == False).sum())  # noqa: E712 - NA (no record) is neither
+    return md_escape(f"{plural(n, 'run')} {'was' if n == 1 else 'were'} recorded before records listed their files' sizes and hashes: their "
+                     "files cannot be checked and are taken as they are.") if n else None
 
 
 def other_code_text(a: Analysis) -> str | None:
@@ -289,7 +297,7 @@ def markdown(a: Analysis, runs_dir: str, drawn: dict[str, bool], plots: bool = T
               "## Runs not in the statistics"]
     problems = problem_table(a)
     blocks.append(md_table(problems) if len(problems) else "None: every run completed.")
-    blocks += [t for t in (other_code_text(a), versions_text(a)) if t]
+    blocks += [t for t in (unchecked_text(a), other_code_text(a), versions_text(a)) if t]
     blocks += ["## Files",
                "`runs.csv` (one row per run: factors, status, structure, every metric), `heads.csv` (the per-head "
                "table), `summary.csv`/`summary.md`, `effects.csv`/`effects.md`, the PNG plots, this report "

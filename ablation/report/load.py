@@ -24,6 +24,8 @@ from hydra.errors import CompactHydraException
 
 from ablation.identity import COMPONENT_GROUPS, code_fingerprint
 from ablation.mechanism import classify
+from ablation.store import METRICS as RECORD
+from ablation.store import damage, sha256, verifiable
 
 from .words import FACTORS, SHORT
 
@@ -43,7 +45,13 @@ TEXT = pd.StringDtype("python")  # text columns: missing values as NA, rows slic
 TOP = "_identity_top"  # a row's top-level identity keys (not dotted), collected by `tidy`
 UNKNOWN_CODE = "unknown"  # the code of a record written before runs recorded theirs
 VERSIONS = ("ablation", "torch", "python")  # a record's `versions`: columns <name>_version (read, never a factor)
-COLUMNS = ("run_id", "status", "detail", *FACTORS, "code", "code_current", *TRAITS, *STRUCTURE, *METRICS,
+# What a run file that differs from its record leaves out of the report (its metrics are in the record)
+LEFT_OUT = {"config.yaml": "nothing left out (the record holds the config)",
+            "history.csv": "left out of the learning curves and the collapse figure",
+            "scores.csv.gz": "left out of the score figures",
+            "views.csv.gz": "left out of the image views figure",
+            "error.txt": "nothing left out (the record holds the error)"}
+COLUMNS = ("run_id", "status", "detail", "damaged", "files_checked", *FACTORS, "code", "code_current", *TRAITS, *STRUCTURE, *METRICS,
            "finished_at", *(f"{v}_version" for v in VERSIONS))
 
 
@@ -121,6 +129,11 @@ def read_run(folder: Path) -> dict[str, Any]:
     detail = rec.get("reason") or rec.get("error") or ""
     code = rec.get("code") or ident.get("code") or UNKNOWN_CODE
     versions = rec.get("versions") if isinstance(rec.get("versions"), dict) else {}
+    damaged = damage(folder, rec, full=True)  # every file hashed: the report is where a damaged run is named
+    if damaged:
+        row["damaged"] = "; ".join(f"{name} {what}: {LEFT_OUT.get(name, 'nothing left out')}"
+                                   for name, what in damaged.items()) + "; the next sweep trains the run again"
+    row["files_checked"] = verifiable(rec)
     row.update({f"{v}_version": str(versions[v]) for v in VERSIONS if versions.get(v) is not None})
     return {**row, **ident, **traits, **rec["factors"], **metrics, "code": str(code), "status": rec["status"],
             "detail": str(detail), "finished_at": rec.get("finished_at"), **({TOP: top} if top else {})}
@@ -209,7 +222,8 @@ def tidy(rows: list[dict[str, Any]]) -> pd.DataFrame:
         df[col] = _typed(df[col])
     for col in ("depth", "seed", "epochs"):
         df[col] = df[col].astype("Int64")
-    for col in ("head", "encoder", "loss", "convention", "pair_order", "data", "status", "detail", "code",
+    df["files_checked"] = df["files_checked"].astype("boolean")
+    for col in ("head", "encoder", "loss", "convention", "pair_order", "data", "status", "detail", "damaged", "code",
                 "head_label", "encoder_label", "loss_label", "data_label", *(f"{v}_version" for v in VERSIONS)):
         df[col] = df[col].astype(TEXT)
     old = df["status"].isin(RECORDED) & df["bounded"].isna() & df["head"].notna()
@@ -235,10 +249,28 @@ def load_runs(results_dir: str | Path, folders: list[Path] | None = None) -> Loa
     return Loaded(tidy([read_run(f) for f in folders]), Path(results_dir) / "runs")
 
 
+def recorded(folder: Path, name: str) -> bool:
+    """Whether a run file is the one its record lists (by its hash), or the record lists none to compare with."""
+    try:
+        listed = json.loads((folder / RECORD).read_text()).get("files")
+    except (OSError, ValueError, AttributeError):
+        return True  # a run without a readable record is not read for figures anyway
+    want = listed.get(name) if isinstance(listed, dict) else None
+    if not isinstance(want, dict):
+        return not isinstance(listed, dict)  # a listed record without this file: it was written after the record
+    try:
+        return (folder / name).stat().st_size == want.get("size") and sha256(folder / name) == want.get("sha256")
+    except OSError:
+        return False
+
+
 def read_per_run(runs_dir: Path, run_ids: list[str], name: str) -> pd.DataFrame:
-    """Concatenate one per-run CSV (history.csv, scores.csv.gz) of the given runs; missing or bad files are skipped."""
+    """Concatenate one per-run CSV (history.csv, scores.csv.gz) of the given runs; missing or bad files, and files
+    that differ from their run's record (listed by the report as damaged), are skipped."""
     parts = []
     for rid in run_ids:
+        if not recorded(runs_dir / rid, name):
+            continue
         try:
             part = pd.read_csv(runs_dir / rid / name)
         except (OSError, ValueError, EOFError):  # missing, truncated or corrupt: the run still counts in the tables

@@ -12,6 +12,7 @@ aborting the sweep. Ray is imported only when a sweep launches, so a base instal
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
@@ -41,12 +42,22 @@ def gpu_shortage(wanted: float, gpus: float, address: Optional[str]) -> Optional
 
 def _run_job(hydra_context: HydraContext, sweep_config: DictConfig, task_function: TaskFunction,
              singleton_state: Dict[Any, Any]) -> JobReturn:
-    """On a Ray worker: restore Hydra's state as the driver had it, then run one job as Hydra's launchers do."""
+    """On a Ray worker: restore Hydra's state as the driver had it, then run one job as Hydra's launchers do: in the
+    user's folder (`hydra.runtime.cwd`), not in the folder where the worker process happened to start (where
+    `ray start` ran), so that relative paths mean what they mean to the user. Where that folder does not exist
+    (another machine without it) the job runs where its worker is; the sweep hands it absolute paths."""
     setup_globals()
     Singleton.set_state(singleton_state)
     HydraConfig.instance().set_config(sweep_config)
-    return run_job(hydra_context=hydra_context, task_function=task_function, config=sweep_config,
-                   job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")
+    here = os.getcwd()
+    user = str(sweep_config.hydra.runtime.cwd)
+    if os.path.isdir(user):
+        os.chdir(user)
+    try:
+        return run_job(hydra_context=hydra_context, task_function=task_function, config=sweep_config,
+                       job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")
+    finally:
+        os.chdir(here)  # the worker process runs other jobs after this one
 
 
 class RayLauncher(Launcher):
@@ -78,7 +89,9 @@ class RayLauncher(Launcher):
         shortage = gpu_shortage(float(self.remote.get("num_gpus") or 0), gpus, self.address)
         if shortage:
             raise NoGpuInCluster(shortage)
-        remote_fn = ray.remote(**self.remote)(_run_job) if self.remote else ray.remote(_run_job)
+        # max_retries=0: a job whose worker dies fails once and is left to the sweep's resume (Ray would run it
+        # again up to 3 times, behind the sweep's back); the preset's `remote` may set it otherwise
+        remote_fn = ray.remote(**{"max_retries": 0, **self.remote})(_run_job)
 
         refs: Dict[Any, int] = {}
         overrides_of: List[List[str]] = []

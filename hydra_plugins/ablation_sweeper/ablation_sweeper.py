@@ -12,7 +12,7 @@ import functools
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tuple
 
@@ -26,6 +26,11 @@ from omegaconf import DictConfig, OmegaConf
 
 
 from ablation.schema import RUNTIME as RUNTIME_KEYS
+
+# The paths a job reads or writes. The planner resolves them against the user's folder and hands the worker
+# absolute paths, so that a job's files do not depend on where its worker process started (a Ray cluster started
+# in another folder, a SLURM job's working directory).
+PATH_KEYS = ("results_dir", "data.root")
 
 
 class SweepFailed(CompactHydraException):
@@ -62,6 +67,9 @@ class Job:
     elsewhere: bool = False  # another process holds a live claim on it: this sweep will wait for the run
     kind: Tuple[str, ...] = ()  # (head, encoder, data) by short name: what its time is estimated by
     epochs: int = 0
+    damaged: bool = False  # finished, but its files differ from its record: trained again
+    paths: List[str] = field(default_factory=list)  # PATH_KEYS as absolute paths, overrides for the launched job
+    unverified: bool = False  # reused, but its record lists no files' sizes and hashes (written before records did)
 
     @property
     def what(self) -> str:
@@ -141,14 +149,50 @@ def bundles(jobs: List[Job], size: Optional[int] = None) -> List[List[Job]]:
     return sorted(out, key=lambda b: -sum(j.cost for j in b))  # stable: grid order among equals
 
 
+def absolute_paths(cfg: DictConfig, where: str) -> List[str]:
+    """Overrides that set each relative path of PATH_KEYS in `cfg` to that path under `where` (the user's folder)."""
+    out = []
+    for key in PATH_KEYS:
+        value = OmegaConf.select(cfg, key)
+        if isinstance(value, str) and value and not os.path.isabs(value):
+            path = os.path.normpath(os.path.join(where, value))
+            plain = all(c.isalnum() or c in "/._-" for c in path)
+            out.append(f"{key}={path}" if plain else "{}='{}'".format(key, path.replace("\\", "\\\\").replace("'", "\\'")))
+    return out
+
+
+def with_values(overrides: List[str], values: List[str]) -> List[str]:
+    """`overrides` with each `key=value` of `values` put in place of an override of that key, else appended."""
+    key = lambda o: o.split("=", 1)[0].lstrip("+~")  # noqa: E731
+    new = {key(v): v for v in values}
+    out = [new.pop(key(o)) if key(o) in new else o for o in overrides]
+    return out + list(new.values())
+
+
 def bundle_overrides(bundle: List[Job]) -> List[str]:
-    """The launcher job of a bundle: the first run's overrides plus the seeds of all its runs, and the ids
-    planned for them (`run_ids`, quoted: an id of digits is no number), which the worker checks against its own."""
+    """The launcher job of a bundle: the first run's overrides (its paths made absolute) plus the seeds of all its
+    runs, and the ids planned for them (`run_ids`, quoted: an id of digits is no number), which the worker checks
+    against its own."""
     ids = "+run_ids=[{}]".format(",".join(f"'{j.run_id}'" for j in bundle))
+    first = with_values(list(bundle[0].overrides), bundle[0].paths)
     if len(bundle) == 1:
-        return list(bundle[0].overrides) + [ids]
+        return first + [ids]
     seeds = ",".join(str(j.seed) for j in bundle)
-    return list(bundle[0].overrides) + [f"+bundle_seeds=[{seeds}]", ids]
+    return first + [f"+bundle_seeds=[{seeds}]", ids]
+
+
+def outcome(job: Job, error: Any) -> Dict[str, Any]:
+    """A run of a launcher job that raised or was lost: finished if its folder holds its final record (a bundle's
+    runs are written one by one), else failed with the job's error."""
+    from ablation.store import FINAL, blocking, is_final, read_metrics
+
+    if job.folder is not None and is_final(job.folder):
+        rec = read_metrics(job.folder) or {}
+        if rec.get("status") in FINAL:
+            return {"run_id": job.run_id, "status": rec["status"], "metrics": rec.get("metrics", {}),
+                    "error": rec.get("error")}
+    code = blocking(error) if isinstance(error, BaseException) else None
+    return {"run_id": job.run_id, "status": "failed", "error": repr(error), **({"errno": code} if code else {})}
 
 
 def stoppable(sweep: Callable[..., Any]) -> Callable[..., Any]:
@@ -272,7 +316,7 @@ class AblationSweeper(BasicSweeper):
         from ablation.errors import as_typed, lines
         from ablation.identity import identity, identity_hash
         from ablation.placement import decide, register_resolver, with_device, workers_of
-        from ablation.store import FINAL, read_metrics, run_dir
+        from ablation.store import FINAL, damage, read_metrics, run_dir, verifiable
 
         register_resolver()
         workers = workers_of(self.config.hydra.get("launcher"))  # what its jobs get: the device is checked against it
@@ -330,17 +374,20 @@ class AblationSweeper(BasicSweeper):
             seen[rid] = Job(overrides, rid, "").what
             folder = run_dir(cfg.results_dir, rid)
             prev = read_metrics(folder)
-            if prev is not None and prev["status"] in FINAL:
-                planned.append(Job(overrides, rid, "reuse", prev["status"], folder=folder))
+            damaged = damage(folder, prev) if prev is not None and prev["status"] in FINAL else {}
+            if prev is not None and prev["status"] in FINAL and not damaged:
+                planned.append(Job(overrides, rid, "reuse", prev["status"], folder=folder, unverified=not verifiable(prev)))
             elif known["skip"]:
                 planned.append(Job(overrides, rid, "skip", known["skip"], folder=folder))
             else:
                 claim = runclaims.look(folder)  # another sweep's live claim: this sweep will wait for the run
                 held = claim is not None and not claim.stale(runclaims.timing(cfg)[1])
-                detail = claim.words() + " (this sweep waits for it)" if held else "redo: " + prev["status"] if prev else ""
+                redo = ", ".join(f"{name} {what}" for name, what in damaged.items()) if damaged else prev and prev["status"]
+                detail = claim.words() + " (this sweep waits for it)" if held else "redo: " + redo if prev else ""
                 planned.append(Job(overrides, rid, "train", detail, cell=known["cell"], seed=int(cfg.seed),
                                    cost=known["cost"], max_stack=known["max_stack"], folder=folder, elsewhere=held,
-                                   kind=known["kind"], epochs=known["epochs"]))
+                                   kind=known["kind"], epochs=known["epochs"], damaged=bool(damaged),
+                                   paths=absolute_paths(cfg, str(self.config.hydra.runtime.cwd))))
         if problems:
             raise InvalidSweep("\n".join(f"{p} [{affected(js, len(jobs))}]" for p, js in problems.items()))
         return planned
@@ -362,8 +409,12 @@ class AblationSweeper(BasicSweeper):
               f"{counts['skip']} skipped, {counts['duplicate']} duplicates "
               f"(planned in {time.time() - t0:.2f} s)", flush=True)
         for j in jobs:
-            if j.action != "train" or self.config.dry_run or j.elsewhere:
+            if j.action != "train" or self.config.dry_run or j.elsewhere or j.damaged:
                 print(f"  {j.action:<9} {j.run_id}  {j.what}  {j.detail}", flush=True)
+        unverified = sum(j.unverified for j in jobs)
+        if unverified:
+            print(f"  {unverified} reused run(s) were recorded before records listed their files' sizes and hashes: "
+                  "their files cannot be checked, they are taken as they are", flush=True)
         if self.heads:
             from ablation.sweep import preflight
 
@@ -384,47 +435,62 @@ class AblationSweeper(BasicSweeper):
                 print("\n".join(lines), flush=True)
             return []
 
+        from ablation.store import BLOCKING, blocking
+
+        status = {j.run_id: j.action for j in jobs if j.action in ("reuse", "skip")}  # duplicates counted once
+        outcomes: List[Tuple[Job, Dict[str, Any]]] = []
         for j in jobs:
             if j.action == "skip":  # recorded here: nothing to launch
-                execute(self.compose(j.overrides, {}), list(j.overrides))
+                v = execute(self.compose(j.overrides, {}), list(j.overrides))
+                if v["status"] == "failed":
+                    outcomes.append((j, v))
         sweep_dir = Path(self.config.hydra.sweep.dir)
-        sweep_dir.mkdir(parents=True, exist_ok=True)
         to_run = [j for j in jobs if j.action == "train"]
-        (sweep_dir / PLAN_FILE).write_text(json.dumps({"n": len(to_run), "t0": time.time()}))
+        try:
+            sweep_dir.mkdir(parents=True, exist_ok=True)
+            (sweep_dir / PLAN_FILE).write_text(json.dumps({"n": len(to_run), "t0": time.time()}))
+        except OSError as e:
+            if blocking(e) is None:
+                raise
+            raise SweepFailed(BLOCKING[e.errno].format(where=self.config.results_dir)) from None
         groups = bundles(jobs, self.bundle or None)
         with launching():  # after a stop the launcher is handed no further job
             results = self.launcher.launch(until_stopped([bundle_overrides(b) for b in groups]),
                                            initial_job_idx=0) if groups else []
         stop_if_asked()
 
-        status = {j.run_id: j.action for j in jobs if j.action in ("reuse", "skip")}  # duplicates counted once
-        failed: List[str] = []
-        diverged: List[str] = []
-        interrupted: List[str] = []
         for group, r in zip(groups, results):
             if r.status == JobStatus.COMPLETED:
                 values = r.return_value if isinstance(r.return_value, list) else [r.return_value]
-                for j, v in zip(group, values):
-                    status[j.run_id] = v["status"]
-                    line = f"  {v['status']:<9} {j.run_id}  {j.what}: {v.get('error')}"
-                    if v["status"] == "failed":
-                        failed.append(line)
-                    elif v["status"] == INTERRUPTED:  # its worker was stopped by a signal, this process was not
-                        interrupted.append(line)
-                    elif v["status"] == "diverged":
-                        diverged.append(line)
-            else:
-                for j in group:
-                    status[j.run_id] = "failed"
-                    failed.append(f"  failed    {j.run_id}  {j.what}: {r._return_value!r}")
+            else:  # the job raised (or its worker died): each run is what its folder says
+                values = [outcome(j, r._return_value) for j in group]
+            outcomes.extend(zip(group, values))
+        failed: List[str] = []
+        diverged: List[str] = []
+        interrupted: List[str] = []
+        blocked: Dict[int, int] = {}  # errno -> runs it left unfinished
+        for j, v in outcomes:
+            status[j.run_id] = v["status"]
+            line = f"  {v['status']:<9} {j.run_id}  {j.what}: {v.get('error')}"
+            if v["status"] == "failed" and v.get("errno") in BLOCKING:  # said once, below; the run stays unfinished
+                blocked[v["errno"]] = blocked.get(v["errno"], 0) + 1
+                status[j.run_id] = "unfinished"
+            elif v["status"] == "failed":
+                failed.append(line)
+            elif v["status"] == INTERRUPTED:  # its worker was stopped by a signal, this process was not
+                interrupted.append(line)
+            elif v["status"] == "diverged":
+                diverged.append(line)
         tally = {s: sum(v == s for v in status.values()) for s in sorted(set(status.values()))}
-        names = {"reuse": "reused", "skip": "skipped"}
+        names = {"reuse": "reused", "skip": "skipped", "unfinished": "not finished"}
         print("sweep done in {:.1f} s: {}".format(
             time.time() - t0, ", ".join(f"{n} {names.get(s, s)}" for s, n in tally.items())), flush=True)
         if diverged:  # a result, not a failure: the same config diverges again, so re-runs reuse it
             print(f"{len(diverged)} run(s) diverged (recorded as results; the report counts them per cell):\n"
                   + "\n".join(diverged), flush=True)
-        problems = ([f"{len(failed)} run(s) failed (error.txt in each run folder):"] + failed if failed else []) + (
+        problems = [BLOCKING[code].format(where=self.config.results_dir) + f" ({n} run(s) not finished)"
+                    for code, n in blocked.items()]
+        problems += ([f"{len(failed)} run(s) failed (a run that raised has its traceback in error.txt in its folder):"] + failed if failed else []) + (
             [f"{len(interrupted)} run(s) interrupted (a signal stopped their worker); rerun the same command to resume:"]
             + interrupted if interrupted else [])
         if problems:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ablation.diagnostics import diagnose
+from ablation.store import file_record
 
 BASE = {"head": "distance", "depth": 0, "encoder": "mlp", "loss": "contrastive", "convention": "distance",
         "pair_order": "random", "data": "mnist5k", "seed": 0, "epochs": 20}
@@ -169,7 +170,7 @@ def write_run(runs_dir: Path, status: str = "completed", metrics: dict | None = 
 
     `identity` changes or adds identity keys (e.g. {"train.lr": 0.003}), `traits` the declared traits (a user's
     head), `code` the code fingerprint (default: the current code's); `legacy` writes a record from before runs
-    had an identity, code and traits.
+    had an identity, code, traits and its files' hashes.
     """
     f = {**BASE, **factors}
     ident = fake_identity(f, identity, code)
@@ -204,6 +205,8 @@ def write_run(runs_dir: Path, status: str = "completed", metrics: dict | None = 
     else:
         rec["error"] = "RuntimeError: boom"
         (folder / "error.txt").write_text("Traceback ...\nRuntimeError: boom\n")
+    if not legacy:  # each file's size and hash, as a sweep records them
+        rec["files"] = file_record(folder)
     (folder / "metrics.json").write_text(json.dumps(rec))
     return folder
 

@@ -28,3 +28,14 @@ class ConvEncoder(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 784) -> (B, dim)
         h = torch.relu(self.conv(x.view(-1, 1, 28, 28)))
         return torch.relu(self.out(torch.nn.functional.dropout(h.flatten(1), 0.1, self.training)))
+
+
+class Crashing(Subtract):
+    name = "crashing"
+
+    def merge(self, ea: torch.Tensor, eb: torch.Tensor):
+        if self.training:  # passes the contract check (eval mode); its worker process dies in the first training step
+            import os
+
+            os._exit(3)
+        return super().merge(ea, eb)
