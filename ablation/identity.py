@@ -19,7 +19,8 @@ from typing import Any
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
-# Keys that change where or how fast a run happens, not what it measures. `data.root` is replaced by the
+# Keys that change where or how fast a run happens, not what it measures. `threads` comes back where it is not 1
+# (see `identity`). `data.root` is replaced by the
 # data's content fingerprint; the mirror and download flag only say how the files get there; the claim keys say
 # how sweeps that share a results folder keep out of each other's way.
 NON_IDENTITY = ("results_dir", "threads", "progress", "dry_run", "claim_heartbeat_s", "claim_timeout_s", "data.root",
@@ -142,11 +143,18 @@ def device_kind(name: str) -> str:
 
 
 def identity(cfg: DictConfig) -> dict[str, Any]:
-    """What a run's id covers, as flat dotted keys: the config, plus `data.content` and `code`."""
+    """What a run's id covers, as flat dotted keys: the config, plus `data.content` and `code`.
+
+    `threads` is part of it only where it is not 1: at several threads a matrix product may split its sums among
+    the threads by the CPU's kernels and the problem's shape, so its last bits may differ from the one-thread
+    result; such a run gets an id of its own (and runs at 1 thread keep theirs)."""
     d = experiment_dict(cfg)
     if "device" in d:
         d["device"] = device_kind(d["device"])
     flat = flatten(d)
+    threads = cfg.get("threads", 1)
+    if threads != 1:
+        flat["threads"] = threads
     flat["data.content"] = data_fingerprint(cfg)
     flat["code"] = code_fingerprint(component_targets(cfg))
     return flat

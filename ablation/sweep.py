@@ -195,11 +195,16 @@ def _release(claim: runclaims.Claim) -> None:
 
 def train_claimed(cfgs: list[DictConfig], overrides: list[list[str]], idents: list[dict[str, Any]],
                   held: dict[int, runclaims.Claim]) -> dict[int, dict[str, Any]]:
-    """Train (or record as skipped) the runs `held` by this process's claims, trained together in one stack.
+    """Train (or record as skipped) the runs `held` by this process's claims, trained together in one stack at
+    threads=1, each alone at more threads (where a stacked product may round otherwise than a lone one).
 
     If training the stack raises, each of its runs is retried alone, so a failure is recorded only for the run it
     belongs to. A run whose claim was taken over meanwhile is not written (and has no summary)."""
     summaries: dict[int, dict[str, Any]] = {}
+    if len(held) > 1 and any(cfgs[i].get("threads", 1) != 1 for i in held):  # trained together only at 1 thread
+        for i in held:
+            summaries.update(train_claimed(cfgs, overrides, idents, {i: held[i]}))
+        return summaries
     todo: list[int] = []
     for i, claim in held.items():
         cfg, folder = cfgs[i], claim.folder
@@ -245,7 +250,7 @@ def train_claimed(cfgs: list[DictConfig], overrides: list[list[str]], idents: li
         if result.error:
             write_text(folder / "error.txt", result.error + "\n")
         # how it was scheduled (not what it measured): the runs it was trained with
-        extra = {"device": result.device, **({"bundle": bundle} if bundle else {})}
+        extra = {"device": result.device, "threads": cfg.get("threads", 1), **({"bundle": bundle} if bundle else {})}
         record(folder, cfg, result.status, overrides[i], idents[i], metrics=result.metrics, error=result.error, **extra)
         summaries[i] = {"run_id": folder.name, "status": result.status, "metrics": result.metrics, "error": result.error}
     return summaries

@@ -27,12 +27,21 @@ def make_cfg(*overrides: str) -> DictConfig:
         return compose(config_name="config", overrides=list(overrides))
 
 
-def cli(*args: str, cwd: Path | None = None, timeout: float = 240, module: str = "ablation.sweep") -> subprocess.CompletedProcess:
-    """Run `python -m ablation.sweep ARGS` as a user would; the test components of `helpers.faulty` are importable."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+def test_path() -> dict[str, str]:
+    """PYTHONPATH for a subprocess: the tests' modules (conftest, `helpers.*`) and the project importable."""
+    return {"PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+
+
+def cli(*args: str, cwd: Path | None = None, timeout: float = 240, module: str = "ablation.sweep",
+        cpus: set[int] | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m ablation.sweep ARGS` as a user would; the test components of `helpers.faulty` are importable.
+    `cpus`: the CPUs the process may run on (its affinity, as `taskset` would set it)."""
+    env = {**os.environ, **test_path()}
     env.pop("HYDRA_FULL_ERROR", None)
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus is not None else None
     return subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=cwd or ROOT, env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", module, *args], cwd=cwd or ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+        preexec_fn=pin,
     )
 
 
@@ -66,6 +75,17 @@ def write_idx_dataset(root: Path, n_train: int = 60, n_test: int = 30, gz: bool 
         x = np.clip(templates[y] + rng.normal(0, 20, size=(n, 28, 28)), 0, 255)
         write_idx(root / f"{part}-images-idx3-ubyte", x, gz)
         write_idx(root / f"{part}-labels-idx1-ubyte", y, gz)
+
+
+@pytest.fixture
+def one_thread():
+    """torch at one thread (as a run sets it) for a test that trains without a run's config; restored after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture
