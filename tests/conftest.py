@@ -1,4 +1,12 @@
-"""Shared test helpers: compose configs in-process, run the real CLI in a subprocess, write tiny IDX files."""
+"""Shared test helpers: compose configs in-process, run the real CLI in a subprocess, write tiny IDX files.
+
+`cli` is the one way a test runs `python -m ablation.sweep` (or `module=`) as a user would: a process of its own,
+forked from a warm interpreter (helpers/forkserver.py) so that it does not pay torch's imports each time. Tests
+that need the process itself (its pid, signals, several at once) start it with subprocess directly. The suite runs
+over every core (pytest-xdist, `-n auto --dist loadgroup` in pyproject.toml): a test keeps what it writes under
+its own `tmp_path`, binds ports as 0 on 127.0.0.1, and a module's tests that share a module-scoped fixture are kept
+in one worker (`pytest_collection_modifyitems` below).
+"""
 
 from __future__ import annotations
 
@@ -28,7 +36,7 @@ def make_cfg(*overrides: str) -> DictConfig:
         return compose(config_name="config", overrides=list(overrides))
 
 
-def test_path() -> dict[str, str]:
+def subprocess_path() -> dict[str, str]:
     """PYTHONPATH for a subprocess: the tests' modules (conftest, `helpers.*`) and the project importable."""
     return {"PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT), os.environ.get("PYTHONPATH", "")])}
 
@@ -41,7 +49,7 @@ def cli(*args: str, cwd: Path | None = None, timeout: float = 240, module: str =
     The process is forked from a warm interpreter (helpers/forkserver.py: imports done once, nothing run) where
     that is the same as a fresh one: the project's folder, no variable that acts on imports changed. Elsewhere,
     and everywhere with TESTS_FRESH_PROCESS=1, a fresh interpreter runs it."""
-    env = {**os.environ, **test_path()}
+    env = {**os.environ, **subprocess_path()}
     env.pop("HYDRA_FULL_ERROR", None)
     cwd = Path(cwd or ROOT)
     if _forkable(cwd, env):
@@ -60,7 +68,7 @@ IMPORT_TIME = ("PYTHON", "ATEN_", "MKL_", "OMP_", "KMP_", "TORCH", "OPENBLAS", "
 def _forkable(cwd: Path, env: dict[str, str]) -> bool:
     if os.environ.get("TESTS_FRESH_PROCESS") == "1" or cwd.resolve() != ROOT:
         return False
-    server_env = {**os.environ, **test_path()}
+    server_env = {**os.environ, **subprocess_path()}
     keys = {k for k in (*env, *server_env) if k.startswith(IMPORT_TIME)}
     return all(env.get(k) == server_env.get(k) for k in keys)
 
@@ -70,7 +78,7 @@ class _ForkServer:
 
     def __init__(self) -> None:
         self.proc = subprocess.Popen([sys.executable, str(TESTS / "helpers" / "forkserver.py")], cwd=ROOT,
-                                     env={**os.environ, **test_path()}, stdin=subprocess.PIPE,
+                                     env={**os.environ, **subprocess_path()}, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
     def run(self, module: str, args: list[str], cwd: Path, env: dict[str, str], cpus: set[int] | None,

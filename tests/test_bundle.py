@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 import pytest
 import torch
-from conftest import ROOT, cli, make_cfg, records, test_path
+from conftest import ROOT, cli, make_cfg, records, subprocess_path
 
 from ablation import stacked
 from ablation.config import ConfigError, run_id, validate
@@ -57,7 +57,7 @@ KERNELS = [{"ATEN_CPU_CAPABILITY": "default"}, {"ATEN_CPU_CAPABILITY": "avx2"},
 def test_a_run_in_a_bundle_is_bit_identical_to_the_run_alone_with_every_cpu_kernel(kernels):
     code = ("import torch, test_bundle as t; print(torch.backends.cpu.get_cpu_capability());"
             "[t.bundle_matches_alone(c) for c in t.CELLS]")
-    p = subprocess.run([sys.executable, "-c", code], env={**os.environ, **kernels, **test_path()}, cwd=ROOT,
+    p = subprocess.run([sys.executable, "-c", code], env={**os.environ, **kernels, **subprocess_path()}, cwd=ROOT,
                        capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, f"kernels {kernels}, capability {p.stdout.strip()}:\n{p.stderr[-3000:]}"
 
