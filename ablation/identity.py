@@ -21,7 +21,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from .schema import COMPONENTS as COMPONENT_GROUPS, RUNTIME
 
-# Keys that change where or how fast a run happens, not what it measures. `data.root` is replaced by the
+# Keys that change where or how fast a run happens, not what it measures. `threads` comes back where it is not 1
+# (see `identity`). `data.root` is replaced by the
 # data's content fingerprint; the mirror and download flag only say how the files get there; the claim keys say
 # how sweeps that share a results folder keep out of each other's way.
 NON_IDENTITY = (*RUNTIME, "data.root", "data.download", "data.mirror")
@@ -162,11 +163,18 @@ def without_inert(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def identity(cfg: DictConfig) -> dict[str, Any]:
-    """What a run's id covers, as flat dotted keys: the config, plus `data.content` and `code`."""
+    """What a run's id covers, as flat dotted keys: the config, plus `data.content` and `code`.
+
+    `threads` is part of it only where it is not 1: at several threads a matrix product may split its sums among
+    the threads by the CPU's kernels and the problem's shape, so its last bits may differ from the one-thread
+    result; such a run gets an id of its own (and runs at 1 thread keep theirs)."""
     d = without_inert(experiment_dict(cfg))
     if "device" in d:
         d["device"] = device_kind(d["device"])
     flat = flatten(d)
+    threads = cfg.get("threads", 1)
+    if threads != 1:
+        flat["threads"] = threads
     flat["data.content"] = data_fingerprint(cfg)
     flat["code"] = code_fingerprint(component_targets(cfg))
     return flat

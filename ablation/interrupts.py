@@ -50,6 +50,7 @@ class _State:
     deferred: bool = False  # a raise held back by a shield
     sweep: bool = False  # this process runs the sweep
     launching: bool = False  # the sweep is waiting for its launcher
+    stopping: bool = False  # Interrupted was raised in the sweep's process: it is stopping, once is enough
     timer: threading.Timer | None = None
 
 
@@ -64,6 +65,7 @@ def requested() -> int | None:
 def stop_if_asked() -> None:
     """Raise Interrupted if a stop was asked for (the sweep, once its launcher has returned)."""
     if _state.signum is not None:
+        _state.stopping = True
         raise Interrupted(_state.signum)
 
 
@@ -80,7 +82,7 @@ def _due(first: bool) -> bool:
     launcher did not return within GRACE_S (or a second signal came)."""
     if _state.jobs:
         return not _state.raised
-    return _state.sweep and (not _state.launching or not first)
+    return _state.sweep and not _state.stopping and (not _state.launching or not first)
 
 
 def _raise_if_due(first: bool) -> None:
@@ -91,6 +93,8 @@ def _raise_if_due(first: bool) -> None:
         return
     if _state.jobs:
         _state.raised = True
+    else:  # the grace timer or another signal must not raise again while the sweep ends its workers
+        _state.stopping = True
     raise Interrupted(_state.signum)
 
 

@@ -11,6 +11,7 @@ sweeps are planned and checked, never a run's numbers, so it retrains nothing.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from . import device
 
 RESOLVER = "gpus_per_job"  # ${gpus_per_job:${device}} in conf/hydra/launcher/*.yaml
+CORES = "cpu_cores"  # ${cpu_cores:} in conf/hydra/launcher/parallel.yaml: one job a core
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,20 @@ def gpus_per_job(name: Any) -> int | None:
         return None
 
 
+def cpu_cores() -> int:
+    """The CPUs this process may run on: its affinity (what `taskset`, a container or a batch scheduler leaves
+    it), where the system tells it, else every CPU of the machine."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def register_resolver() -> None:
-    """Let the launcher presets interpolate ${gpus_per_job:${device}}; idempotent."""
+    """Let the launcher presets interpolate ${gpus_per_job:${device}} and ${cpu_cores:}; idempotent."""
     if not OmegaConf.has_resolver(RESOLVER):
         OmegaConf.register_new_resolver(RESOLVER, gpus_per_job)
+    if not OmegaConf.has_resolver(CORES):
+        OmegaConf.register_new_resolver(CORES, cpu_cores)
 
 
 def _count(value: Any) -> int:

@@ -197,13 +197,18 @@ def _release(claim: runclaims.Claim) -> None:
 
 def train_claimed(cfgs: list[DictConfig], overrides: list[list[str]], idents: list[dict[str, Any]],
                   held: dict[int, runclaims.Claim]) -> dict[int, dict[str, Any]]:
-    """Train (or record as skipped) the runs `held` by this process's claims, trained together in one stack.
+    """Train (or record as skipped) the runs `held` by this process's claims, trained together in one stack at
+    threads=1, each alone at more threads (where a stacked product may round otherwise than a lone one).
 
     Each run's outcome is its own: a run whose files and record were written is finished whatever happens to the
     next one. If training the stack raises, each of its runs is retried alone, so a failure is recorded only for
     the run it belongs to; a failure every run would meet (a full disk: `store.BLOCKING`) is not retried. A run
     whose claim was taken over meanwhile is not written (and has no summary)."""
     summaries: dict[int, dict[str, Any]] = {}
+    if len(held) > 1 and any(cfgs[i].get("threads", 1) != 1 for i in held):  # trained together only at 1 thread
+        for i in held:
+            summaries.update(train_claimed(cfgs, overrides, idents, {i: held[i]}))
+        return summaries
     todo: list[int] = []
     for i, claim in held.items():
         cfg, folder = cfgs[i], claim.folder
@@ -249,8 +254,8 @@ def train_claimed(cfgs: list[DictConfig], overrides: list[list[str]], idents: li
                 write_csv(folder / "views.csv.gz", result.views)
             if result.error:
                 write_text(folder / "error.txt", result.error + "\n")
-            # how it was scheduled (not what it measured): the runs it was trained with
-            extra = {"device": result.device, **({"bundle": bundle} if bundle else {})}
+            # how it was scheduled (not what it measured): its thread count and the runs it was trained with
+            extra = {"device": result.device, "threads": cfg.get("threads", 1), **({"bundle": bundle} if bundle else {})}
             record(folder, cfg, result.status, overrides[i], idents[i], metrics=result.metrics, error=result.error,
                    **extra)
         except Exception as e:  # noqa: BLE001 - writing this run failed: the runs written before it stay finished

@@ -1,7 +1,16 @@
-"""Shared test helpers: compose configs in-process, run the real CLI in a subprocess, write tiny IDX files."""
+"""Shared test helpers: compose configs in-process, run the real CLI in a subprocess, write tiny IDX files.
+
+`cli` is the one way a test runs `python -m ablation.sweep` (or `module=`) as a user would: a process of its own,
+forked from a warm interpreter (helpers/forkserver.py) so that it does not pay torch's imports each time. Tests
+that need the process itself (its pid, signals, several at once) start it with subprocess directly. The suite runs
+over every core (pytest-xdist, `-n auto --dist loadgroup` in pyproject.toml): a test keeps what it writes under
+its own `tmp_path`, binds ports as 0 on 127.0.0.1, and a module's tests that share a module-scoped fixture are kept
+in one worker (`pytest_collection_modifyitems` below).
+"""
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import json
 import os
@@ -27,13 +36,87 @@ def make_cfg(*overrides: str) -> DictConfig:
         return compose(config_name="config", overrides=list(overrides))
 
 
-def cli(*args: str, cwd: Path | None = None, timeout: float = 240, module: str = "ablation.sweep") -> subprocess.CompletedProcess:
-    """Run `python -m ablation.sweep ARGS` as a user would; the test components of `helpers.faulty` are importable."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+def subprocess_path() -> dict[str, str]:
+    """PYTHONPATH for a subprocess: the tests' modules (conftest, `helpers.*`) and the project importable."""
+    return {"PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+
+
+def cli(*args: str, cwd: Path | None = None, timeout: float = 240, module: str = "ablation.sweep",
+        cpus: set[int] | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m ablation.sweep ARGS` as a user would; the test components of `helpers.faulty` are importable.
+    `cpus`: the CPUs the process may run on (its affinity, as `taskset` would set it).
+
+    The process is forked from a warm interpreter (helpers/forkserver.py: imports done once, nothing run) where
+    that is the same as a fresh one: the project's folder, no variable that acts on imports changed. Elsewhere,
+    and everywhere with TESTS_FRESH_PROCESS=1, a fresh interpreter runs it."""
+    env = {**os.environ, **subprocess_path()}
     env.pop("HYDRA_FULL_ERROR", None)
+    cwd = Path(cwd or ROOT)
+    if _forkable(cwd, env):
+        return _server().run(module, list(args), cwd, env, cpus, timeout)
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus is not None else None
     return subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=cwd or ROOT, env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", module, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+        preexec_fn=pin,
     )
+
+
+# Variables read when torch, numpy or Python itself start: a command that changes one needs a fresh interpreter.
+IMPORT_TIME = ("PYTHON", "ATEN_", "MKL_", "OMP_", "KMP_", "TORCH", "OPENBLAS", "LD_", "CUDA", "MPLBACKEND")
+
+
+def _forkable(cwd: Path, env: dict[str, str]) -> bool:
+    if os.environ.get("TESTS_FRESH_PROCESS") == "1" or cwd.resolve() != ROOT:
+        return False
+    server_env = {**os.environ, **subprocess_path()}
+    keys = {k for k in (*env, *server_env) if k.startswith(IMPORT_TIME)}
+    return all(env.get(k) == server_env.get(k) for k in keys)
+
+
+class _ForkServer:
+    """This pytest process's warm interpreter (one per xdist worker), started at its first command."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(TESTS / "helpers" / "forkserver.py")], cwd=ROOT,
+                                     env={**os.environ, **subprocess_path()}, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+    def run(self, module: str, args: list[str], cwd: Path, env: dict[str, str], cpus: set[int] | None,
+            timeout: float) -> subprocess.CompletedProcess:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="cli") as d:
+            out, err = Path(d) / "out", Path(d) / "err"
+            req = {"module": module, "args": args, "cwd": str(cwd), "env": env, "out": str(out), "err": str(err),
+                   "cpus": sorted(cpus) if cpus is not None else None, "timeout": timeout}
+            self.proc.stdin.write(json.dumps(req) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError("the tests' fork server is gone")
+            reply = json.loads(line)
+            argv = [sys.executable, "-m", module, *args]
+            stdout, stderr = out.read_text(errors="replace"), err.read_text(errors="replace")
+        if reply.get("timeout"):
+            raise subprocess.TimeoutExpired(argv, timeout, stdout, stderr)
+        return subprocess.CompletedProcess(argv, reply["code"], stdout, stderr)
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+_SERVER: list[_ForkServer] = []
+
+
+def _server() -> _ForkServer:
+    if not _SERVER or _SERVER[0].proc.poll() is not None:
+        _SERVER[:] = [_ForkServer()]
+        atexit.register(_SERVER[0].close)
+    return _SERVER[0]
 
 
 def records(results: Path) -> dict[str, dict]:
@@ -69,6 +152,17 @@ def write_idx_dataset(root: Path, n_train: int = 60, n_test: int = 30, gz: bool 
 
 
 @pytest.fixture
+def one_thread():
+    """torch at one thread (as a run sets it) for a test that trains without a run's config; restored after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def results(tmp_path: Path) -> Path:
     return tmp_path / "results"
 
@@ -80,3 +174,14 @@ def question(tmp_path):
     from helpers.reports import study
 
     return study(tmp_path)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`), the tests of a module that share a module-scoped fixture (a sweep
+    made once for them) run in one worker, so that the fixture is made once; every other test goes wherever a
+    worker is free."""
+    for item in items:
+        defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        if any(d and d[-1].scope == "module" for d in defs.values()):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))

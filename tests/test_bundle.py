@@ -1,14 +1,19 @@
 """A run's result does not depend on how it was scheduled: alone, in a bundle of seeds, resumed, on any launcher."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 import torch
-from conftest import cli, make_cfg, records
+from conftest import ROOT, cli, make_cfg, records, subprocess_path
 
 from ablation import stacked
 from ablation.config import ConfigError, run_id, validate
+from ablation.identity import identity
+from hydra_plugins.ablation_sweeper.ablation_sweeper import max_stack
 from ablation.sweep import execute, execute_bundle
 from ablation.device import resolve
 from ablation.train import build, train, train_bundle
@@ -24,18 +29,58 @@ def same_result(a, b) -> None:
     pd.testing.assert_frame_equal(a.scores, b.scores, check_exact=True)
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("cell", [["head=subtract", "depth=1"], ["encoder=cnn", "head=absdiff", "loss=bce"],
-                                  ["head=distance"]])
-def test_a_run_in_a_bundle_is_bit_identical_to_the_run_alone(cell, threads):
-    cfgs = [make_cfg(*cell, *TINY, f"seed={s}", f"threads={threads}") for s in (0, 1, 2)]
+CELLS = [["head=subtract", "depth=1"], ["encoder=cnn", "head=absdiff", "loss=bce"], ["head=distance"]]
+
+
+def bundle_matches_alone(cell: list[str]) -> None:
+    """Three seeds of a cell trained in one bundle give, bit for bit, what each gives alone (at threads=1)."""
+    cfgs = [make_cfg(*cell, *TINY, f"seed={s}") for s in (0, 1, 2)]
     bundle = train_bundle(cfgs)
     for cfg, together in zip(cfgs, bundle):
         same_result(train(cfg), together)
     assert bundle[0].metrics["test_acc"] != bundle[1].metrics["test_acc"]  # really three different models
 
 
-def test_a_diverging_model_leaves_the_others_of_its_bundle_alone():
+@pytest.mark.parametrize("cell", CELLS)
+def test_a_run_in_a_bundle_is_bit_identical_to_the_run_alone(cell):
+    bundle_matches_alone(cell)
+
+
+# The kernels a CPU may pick: PyTorch's vectorised code for another instruction set (ATEN_CPU_CAPABILITY; a host
+# without it runs its own best) and MKL's code paths (MKL_ENABLE_INSTRUCTIONS). Set before torch is imported.
+KERNELS = [{"ATEN_CPU_CAPABILITY": "default"}, {"ATEN_CPU_CAPABILITY": "avx2"},
+           {"MKL_ENABLE_INSTRUCTIONS": "AVX2"}, {"MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kernels", KERNELS, ids=lambda env: "=".join(*env.items()))
+def test_a_run_in_a_bundle_is_bit_identical_to_the_run_alone_with_every_cpu_kernel(kernels):
+    code = ("import torch, test_bundle as t; print(torch.backends.cpu.get_cpu_capability());"
+            "[t.bundle_matches_alone(c) for c in t.CELLS]")
+    p = subprocess.run([sys.executable, "-c", code], env={**os.environ, **kernels, **subprocess_path()}, cwd=ROOT,
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, f"kernels {kernels}, capability {p.stdout.strip()}:\n{p.stderr[-3000:]}"
+
+
+def test_runs_at_several_threads_are_trained_alone_under_an_id_of_their_own(results):
+    """At 2 threads a product may split its sums by the stack's shape: such runs are never bundled, and their ids
+    are not those of the same runs at 1 thread (which keep the ids they had)."""
+    cfgs = [make_cfg("head=subtract", *TINY, f"seed={s}", "threads=2", f"results_dir={results}") for s in (0, 1)]
+    one = make_cfg("head=subtract", *TINY, "seed=0", f"results_dir={results}")
+    assert run_id(cfgs[0]) != run_id(one)
+    assert identity(cfgs[0]) == {**identity(one), "threads": 2} and "threads" not in identity(one)
+    assert max_stack(cfgs[0]) == 1 and max_stack(one) == 0
+    assert [s["status"] for s in execute_bundle(cfgs, [[]] * 2)] == ["completed"] * 2
+    recs = records(results)
+    assert set(recs) == {run_id(c) for c in cfgs}
+    for cfg in cfgs:
+        rec = recs[run_id(cfg)]
+        assert "bundle" not in rec and rec["threads"] == 2 and rec["identity"]["threads"] == 2
+    alone = train(cfgs[1])  # the second of the job's runs, as a lone run trains it
+    assert dict(recs[run_id(cfgs[1])]["metrics"], wall_time_s=None) == dict(alone.metrics, wall_time_s=None)
+
+
+def test_a_diverging_model_leaves_the_others_of_its_bundle_alone(one_thread):
     cfg = make_cfg("head=subtract", *TINY, "train.epochs=2")
     models, states = [], []
     from ablation.data import Mnist5k

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import ROOT, TESTS, cli, make_cfg
+from helpers.extras import need
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig
@@ -279,6 +280,8 @@ def gpus(monkeypatch, n: int) -> None:
 
 def launcher_of(*overrides: str) -> DictConfig:
     """hydra.launcher as a sweep with these overrides has it (the presets' interpolations resolvable)."""
+    if any(o.startswith("hydra/launcher=slurm") for o in overrides):  # the submitit presets
+        need("hydra_plugins.hydra_submitit_launcher", "slurm")
     placement.register_resolver()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose(config_name="config", overrides=list(overrides), return_hydra_config=True)

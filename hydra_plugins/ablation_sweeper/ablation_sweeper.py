@@ -10,7 +10,6 @@ whichever Hydra launcher is configured. At the end: a summary, and a non-zero ex
 import copy
 import functools
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,8 +125,12 @@ def kind_of(ident: Dict[str, Any]) -> Tuple[str, ...]:
 
 
 def max_stack(cfg: DictConfig) -> int:
+    """The most runs of a cell trained together (0 = no limit): the encoder's limit at one thread, and 1 (every
+    run alone) at several, where a product's sums may be split among the threads by the stack's shape."""
     from hydra.utils import get_class
 
+    if cfg.get("threads", 1) != 1:
+        return 1
     return int(getattr(get_class(cfg.encoder._target_), "max_stack", 0))
 
 
@@ -135,8 +138,8 @@ def bundles(jobs: List[Job], size: Optional[int] = None) -> List[List[Job]]:
     """The train jobs grouped by cell (all but the seed; at most `size` runs a bundle, or the encoder's
     `max_stack`), longest bundle first.
 
-    Each bundle is one launcher job whose runs are trained together (ablation.stacked); a run's result is the
-    same in a bundle as alone, so this changes only how long the sweep takes.
+    Each bundle is one launcher job whose runs are trained together (ablation.stacked); at one thread a run's
+    result is the same in a bundle as alone, so this changes only how long the sweep takes.
     """
     groups: Dict[str, List[Job]] = {}
     for j in jobs:
@@ -422,8 +425,9 @@ class AblationSweeper(BasicSweeper):
             lines = preflight(list(self.heads.values()))
             print(f"structure at initialisation, measured on random images ({time.time() - t1:.2f} s; each run "
                   "measures its own test images again):\n" + "\n".join(f"  {line}" for line in lines), flush=True)
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        warning = oversubscribed(self.config.hydra.launcher.get("n_jobs"), int(self.config.threads), cores)
+        from ablation.placement import cpu_cores
+
+        warning = oversubscribed(self.config.hydra.launcher.get("n_jobs"), int(self.config.threads), cpu_cores())
         if warning:
             print(warning, flush=True)
         if self.config.dry_run:

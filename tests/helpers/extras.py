@@ -5,6 +5,7 @@ these tests really ran."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 from types import ModuleType
 
@@ -23,3 +24,9 @@ def require(module: str, reason: str) -> ModuleType:
     except ImportError:
         missing(reason)
         raise  # not reached
+
+
+def need(module: str, extra: str) -> None:
+    """Skip (fail under CI) unless `module`, which the project's extra `extra` installs, is importable."""
+    if importlib.util.find_spec(module) is None:
+        missing(f"{module} is not installed: pip install -e '.[{extra}]'")

@@ -1,0 +1,78 @@
+"""A warm interpreter for `cli`: it imports torch, Hydra and the sweep once, then forks a child per command.
+
+Each child is a process of its own, as `python -m MODULE ARGS` would be: its own working folder, environment,
+CPU affinity, stdin from /dev/null, stdout and stderr to files, `sys.argv` and `sys.path` as the interpreter sets
+them, the module run as `__main__`, and its exit through the interpreter's own shutdown (atexit, threads, exit
+code; an uncaught exception prints its traceback and exits 1). Only the imports are shared: they were done before
+any command ran, so no cache or state of the package carries over from one command to the next.
+
+Protocol: one JSON request a line on stdin, one JSON answer a line on stdout ({"code": N} or {"timeout": true}).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import signal
+import sys
+import time
+
+PRELOAD = ("torch", "numpy", "pandas", "scipy.stats", "hydra", "omegaconf", "ablation.sweep")
+
+
+def child(req: dict, base_path: list[str], own_path: list[str]) -> None:
+    """Become the command (never returns: the module's run ends in SystemExit or an exception)."""
+    fd = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(fd, 0)
+    os.close(fd)
+    for n, path in ((1, req["out"]), (2, req["err"])):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(fd, n)
+        os.close(fd)
+    os.chdir(req["cwd"])
+    os.environ.clear()
+    os.environ.update(req["env"])
+    if req.get("cpus") is not None:
+        os.sched_setaffinity(0, req["cpus"])
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    wanted = [p for p in req["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[:] = [req["cwd"], *wanted, *[p for p in base_path if p not in own_path]]
+    sys.argv = [req["module"], *req["args"]]
+    sys.modules.pop(req["module"], None)  # run as __main__ only; an import of it makes a second copy, as with -m
+    runpy.run_module(req["module"], run_name="__main__", alter_sys=True)
+    raise SystemExit(0)
+
+
+def serve() -> None:
+    for module in PRELOAD:
+        __import__(module)
+    own = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    own_path = [sys.path[0], *own]  # this script's folder and the server's PYTHONPATH entries
+    base_path = list(sys.path)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pytest process stops the server by closing its stdin
+    answer = sys.stdout
+    for line in sys.stdin:
+        req = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            child(req, base_path, own_path)
+        deadline = time.monotonic() + req["timeout"]
+        status = None
+        while status is None:
+            done, st = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = st
+            elif time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                status = -1
+            else:
+                time.sleep(0.02)
+        reply = {"timeout": True} if status == -1 else {"code": os.waitstatus_to_exitcode(status)}
+        answer.write(json.dumps(reply) + "\n")
+        answer.flush()
+
+
+if __name__ == "__main__":
+    serve()
