@@ -15,15 +15,14 @@ import pandas as pd
 
 from . import accounts as acc
 from .claims import check_claims
-from .judge import (ALPHA, CONTRADICTED, HOLDS, MIN_SEEDS, NOT_MEASURED, PREDICTION_VERDICTS, SUPPORTED, THRESHOLDS,
-                    VIOLATED, Claim)
+from .judge import ALPHA, CONTRADICTED, MIN_SEEDS, PREDICTION_VERDICTS, SUPPORTED, THRESHOLDS, Claim
 from .plots import FIGURES
 from .plots.files import collapse_words, view_words
-from .select import Context, in_context, measured, structured, where
+from .select import Context, in_context, measured, where
 from .tables import effects_words, factor_effects, head_table, head_table_words, summary, summary_words
 from .thread import COMMAND, original_table
-from ablation.mechanism import FIXED, SWAP_SYMMETRIC
 
+from .front import answer, answer_text as front_text
 from .words import CELL, CONTEXT, md_escape, pct, plural
 
 DOC = "docs/mechanism.md"
@@ -106,52 +105,14 @@ def provenance(a: Analysis, runs_dir: str) -> str:
     return text
 
 
-def _group(rows: pd.DataFrame, what: str, ctx: Context) -> str:
-    """One sentence on a group of per-head rows: its heads' accuracies and AUCs, and how its prediction fared."""
-    depth = rows["depth"].nunique() > 1
-    heads = "; ".join(f"{ctx.setting({'head': r['head'], **({'depth': r['depth']} if depth else {})})} {pct(r['test_acc'])}"
-                      for _, r in rows.iterrows())
-    ok = int((rows["verdict"] == SUPPORTED).sum())
-    fate = ("as predicted" if ok == len(rows) else
-            f"{ok} of {len(rows)} as predicted; " + ", ".join(f"{n} {v}" for v, n in
-                                                          rows.loc[rows["verdict"] != SUPPORTED, "verdict"].value_counts().items()))
-    return (f"{what} (predicted: {rows['prediction'].iloc[0]}): {heads} (ROC AUC {rows['auc_min'].min():.2f}–"
-            f"{rows['auc_max'].max():.2f}) — {fate}.")
-
-
-def in_short(a: Analysis) -> str:
-    """The answer in one paragraph, from the per-head table, the claims and the accounts."""
-    t, ctx = a.heads, a.ctx
-    sentences = []
-    if len(t):
-        keras = t
-        for col, value in ((k, v) for k, v in ctx.baseline.items() if k in t and k not in ("depth", "pair_order")):
-            keras = keras[keras[col] == value]
-        rnd, srt = keras[keras["pair_order"].isin(SWAP_SYMMETRIC)], keras[keras["pair_order"].isin(FIXED)]
-        for rows, what in ((structured(rnd, additive=True), "On random-order pairs the additive heads"),
-                           (structured(rnd, additive=False), "The heads with an interaction term"),
-                           (structured(srt, additive=True, symmetric=False),
-                            "On pairs in a fixed order the additive heads that are not symmetric"),
-                           (structured(srt, additive=True, symmetric=True), "The symmetric additive heads")):
-            if len(rows):
-                sentences.append(_group(rows, what, ctx))
-    text = md_escape(" ".join(sentences)) + " " if sentences else ""
-    by_key = {x.key: x for x in a.accounts}
-    d, e = by_key.get("d"), by_key.get("e")
-    if d is not None and e is not None:
-        text += (f"So: “{md_escape(d.statement)}” — **{d.verdict}**; “{md_escape(e.statement)}” — **{e.verdict}**. ")
+def claims_count(a: Analysis) -> str:
+    """How the predictions and the sanity checks fared, in a clause."""
     preds = [k.verdict for c in a.claims if not c.sanity for k in c.checks]
     counts = ", ".join(f"{preds.count(v)} {v}" for v in PREDICTION_VERDICTS if preds.count(v) or v in (SUPPORTED, CONTRADICTED))
-    numbers = ", ".join(str(c.number) for c in a.claims if not c.sanity)
-    text += (f"Claims {numbers} make {len(preds)} predictions the runs could contradict, each judged with at least "
-             f"{MIN_SEEDS} seeds per setting: {counts}.")
+    text = f"{plural(len(preds), 'prediction')}, each judged with at least {MIN_SEEDS} seeds per setting: {counts}"
     bad = [f"{c.number} ({md_escape(c.title)})" for c in a.claims if not c.sanity and c.verdict == CONTRADICTED]
     if bad:
-        text += f" **The runs contradict claim{'s' if len(bad) > 1 else ''} {', '.join(bad)}**: see below."
-    sanity = [k.verdict for c in a.claims if c.sanity for k in c.checks]
-    text += (f" Apart from these, {sanity.count(HOLDS)} of {len(sanity)} sanity checks (true by construction) hold"
-             + (f"; **{sanity.count(VIOLATED)} violated: a bug**" if VIOLATED in sanity else "")
-             + (f"; {sanity.count(NOT_MEASURED)} not measured" if NOT_MEASURED in sanity else "") + ".")
+        text += f"; **the runs contradict claim{'s' if len(bad) > 1 else ''} {', '.join(bad)}**"
     return text
 
 
@@ -256,26 +217,37 @@ def versions_text(a: Analysis) -> str | None:
                      "not a factor): " + "; ".join(parts) + ".") if parts else None
 
 
+def front_page(a: Analysis) -> list[str]:
+    """The answer in plain words (front.answer), as Markdown paragraphs."""
+    return [(f"**{md_escape(p.lead)}** " if p.lead else "") + md_escape(p.text) for p in answer(a)]
+
+
+def answer_text(a: Analysis) -> str:
+    """The answer in plain words as plain text: what the console summary opens with."""
+    return front_text(a)
+
+
 def markdown(a: Analysis, runs_dir: str, drawn: dict[str, bool], plots: bool = True) -> str:
-    """The whole report as Markdown; `drawn` says which figure files exist."""
+    """The whole report as Markdown; `drawn` says which figure files exist. What comes before the first `##`
+    heading is the front page (the answer and the one figure); every `##` section is evidence the HTML folds."""
     figs = {f.section: [] for f in FIGURES}
     for f in FIGURES:
         figs[f.section].append(image(f.name, f.caption, drawn) if plots else "")
     sanity, predictions = [c for c in a.claims if c.sanity], [c for c in a.claims if not c.sanity]
-    blocks = [f"# {TITLE}", provenance(a, runs_dir), "## The whole study in one picture", *figs["first"],
-              "## In short", in_short(a), "## Each head: measured structure, prediction, verdict", *head_section(a),
-              "## Why subtract + a single dense layer fails",
+    blocks = [f"# {TITLE}", *front_page(a), *figs["first"], provenance(a, runs_dir),
+              "## Each head: measured structure, prediction, verdict", *head_section(a),
+              "## The claims: what holds by construction",
               f"The mechanism of {code(DOC)}, claim by claim. Claims 1–3 are sanity checks: they follow from its theorems, "
-              "so they cannot be findings; they are measured to catch a bug. Claims 4–7 are predictions the runs "
-              "could contradict.",
-              "## Sanity checks: what holds by construction", *claim_section(sanity),
-              "## Predictions: what the runs could contradict", *rules(), *claim_section(predictions),
-              "## Accounts the runs decide between", *account_section(a),
+              "so they cannot be findings; they are measured to catch a bug.", *claim_section(sanity),
+              "## The claims: what the runs could contradict",
+              f"Claims 4–7 are predictions the runs could contradict ({claims_count(a)}). How each is judged: the "
+              "section \"How a prediction is judged\".", *claim_section(predictions),
+              "## Other explanations the runs decide between", *account_section(a),
               "## The mechanism, drawn", md_escape(a.mechanism) or "No run in the figures' setting recorded what they draw.",
               *figs["mechanism"],
               "## The asker's two proposals", *(f"**{md_escape(q)}** {md_escape(t)}" for q, t in a.proposals),
               "## The original table, reproduced", *original_section(a),
-              "## Plots", *(figs["plots"] if plots else ["Plots were not drawn (`plots=false`)."]),
+              "## More plots", *(figs["plots"] if plots else ["Plots were not drawn (`plots=false`)."]),
               "## Test accuracy per setting",
               "Mean over seeds with its 95 % confidence interval (Student's t, n − 1 degrees of freedom); 'both input "
               "orders' scores every test pair as (a, b) and as (b, a). Also in `summary.csv`.",
@@ -286,6 +258,7 @@ def markdown(a: Analysis, runs_dir: str, drawn: dict[str, bool], plots: bool = T
               "Welch's t-test or a one-way ANOVA; effect size: partial η² (ANOVA) or the difference of means (t-test). "
               "Also in `effects.csv`.",
               md_table(effects_words(a.effects)) if len(a.effects) else "No factor was varied.",
+              "## How a prediction is judged", *rules(),
               "## Runs not in the statistics"]
     problems = problem_table(a)
     blocks.append(md_table(problems) if len(problems) else "None: every run completed.")
@@ -298,4 +271,3 @@ def markdown(a: Analysis, runs_dir: str, drawn: dict[str, bool], plots: bool = T
                "# the original table, on full MNIST (the four IDX files in data.root, or data.download=true online):\n"
                "python -m ablation.sweep -m +experiment=thread_table hydra/launcher=parallel data.root=data/mnist\n```"]
     return "\n\n".join(b for b in blocks if b) + "\n"
-
