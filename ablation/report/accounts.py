@@ -185,7 +185,7 @@ def proposals(df: pd.DataFrame, ctx: Context) -> list[tuple[str, str]]:
         out.append(("More dense layers?",
                     "Where they go matters. Dense layers in the encoder come before the merge and leave the head additive; "
                     f"without a hidden layer after the merge: {cell_numbers(flat, ctx)}; with one or more (measured "
-                    f"interaction {deep['interaction_init'].min():.2g} to {deep['interaction_init'].max():.2g}): "
+                    f"interaction at initialisation {deep['interaction_init'].min():.2g} to {deep['interaction_init'].max():.2g}): "
                     f"{cell_numbers(_keras(deep, ctx), ctx)}."))
     return out
 

@@ -21,7 +21,7 @@ from ablation.mechanism import ADDITIVE_TOL, BOUND, FIXED, SWAP_SYMMETRIC
 from .judge import (CEILING_TOL, HOLDS, LEARNS, NO_BETTER, NO_INFO, NOT_MEASURED, PAIR_BALANCE_TOL, VIOLATED, Check,
                     Claim, adjust, auc_text, cells, contrast, level_check, sweep_command, with_contrasts)
 from .select import Context, around_baseline, structured, where
-from .words import VALUE_NAMES, pct
+from .words import VALUE_NAMES, pct, plural
 
 Judge = Callable[[pd.DataFrame, Context], tuple[list[Check], list[str]]]
 
@@ -101,7 +101,7 @@ def additive_compares_nothing(df: pd.DataFrame, ctx: Context) -> tuple[list[Chec
     known = add[add["interaction"].notna()]  # NaN: a constant output after training, nothing left to measure
     bad = known[known["interaction"] > ADDITIVE_TOL]
     checks = [Check(what_i, VIOLATED if len(bad) else HOLDS,
-                    f"largest interaction of {len(add)} additive runs: at initialisation {add['interaction_init'].max():.2g}, "
+                    f"largest interaction of {plural(len(add), 'additive run')}: at initialisation {add['interaction_init'].max():.2g}, "
                     f"after training {known['interaction'].max():.2g} (additive ≤ {ADDITIVE_TOL:g})"
                     + (f"; {len(add) - len(known)} with a constant output after training" if len(known) < len(add) else "")
                     + (f". Not additive after training: {run_list(bad, 'interaction')}" if len(bad) else ""))]
@@ -112,13 +112,13 @@ def additive_compares_nothing(df: pd.DataFrame, ctx: Context) -> tuple[list[Chec
         bad = rect[rect["rectangles_all_right"] > 0]
         checks.append(Check(what_r, VIOLATED if len(bad) else HOLDS,
                             f"rectangles with all four pairs right: at most {pct(rect['rectangles_all_right'].max())} in "
-                            f"{len(rect)} additive runs" + (f". All right: {run_list(bad, 'rectangles_all_right')}" if len(bad) else "")))
+                            f"{plural(len(rect), 'additive run')}" + (f". All right: {run_list(bad, 'rectangles_all_right')}" if len(bad) else "")))
     notes = []
     inter = structured(df, additive=False)
     inter = inter[inter["rectangles_all_right"].notna()]
     if len(inter):
         notes.append(f"For comparison, heads with an interaction term get {pct(inter['rectangles_all_right'].min())} to "
-                     f"{pct(inter['rectangles_all_right'].max())} of the rectangles all right ({len(inter)} runs), with "
+                     f"{pct(inter['rectangles_all_right'].max())} of the rectangles all right ({plural(len(inter), 'run')}), with "
                      f"interaction {inter['interaction_init'].min():.2g} to {inter['interaction_init'].max():.2g} at initialisation.")
     return checks, notes
 
@@ -135,12 +135,12 @@ def pairs_are_swap_symmetric(df: pd.DataFrame, ctx: Context) -> tuple[list[Check
     off = rnd[(rnd["neg_smaller_first"] - 0.5).abs() > PAIR_BALANCE_TOL]
     checks = [Check(what, VIOLATED if len(off) else HOLDS,
                     f"smaller digit first in {pct(rnd['neg_smaller_first'].min())} to {pct(rnd['neg_smaller_first'].max())} "
-                    f"of the different training pairs ({len(rnd)} random-order runs; symmetric = 50 % ± {pct(PAIR_BALANCE_TOL, 0)})"
+                    f"of the different training pairs ({plural(len(rnd), 'random-order run')}; symmetric = 50 % ± {pct(PAIR_BALANCE_TOL, 0)})"
                     + (f". Not symmetric: {run_list(off, 'neg_smaller_first')}" if len(off) else ""))]
     srt = fixed_order(df)
     srt = srt[srt["neg_smaller_first"].notna()]
     notes = [f"The control's pairs are not symmetric: smaller digit first in {pct(srt['neg_smaller_first'].mean())} of "
-             f"the different pairs ({len(srt)} fixed-order runs)."] if len(srt) else []
+             f"the different pairs ({plural(len(srt), 'fixed-order run')})."] if len(srt) else []
     return checks, notes
 
 
@@ -180,8 +180,8 @@ def bounded_at_75(df: pd.DataFrame, ctx: Context) -> tuple[list[Check], list[str
                    | (add["pair_order"].isin(SWAP_SYMMETRIC) & significantly_above(add["test_acc"], n, BOUND))]
         rnd = swap_symmetric(add)
         checks.append(Check(what_b, VIOLATED if len(over) else HOLDS,
-                            f"highest accuracy over both orders {pct(add['test_acc_both_orders'].max())} ({len(add)} runs)"
-                            + (f", in their own random order {pct(rnd['test_acc'].max())} ({len(rnd)} runs)" if len(rnd) else "")
+                            f"highest accuracy over both orders {pct(add['test_acc_both_orders'].max())} ({plural(len(add), 'run')})"
+                            + (f", in their own random order {pct(rnd['test_acc'].max())} ({plural(len(rnd), 'run')})" if len(rnd) else "")
                             + " (violated only if significantly above the bound)"
                             + (f". Above: {run_list(over, 'test_acc_both_orders')}" if len(over) else "")))
     anti = structured(df, antisymmetric=True)
@@ -192,16 +192,16 @@ def bounded_at_75(df: pd.DataFrame, ctx: Context) -> tuple[list[Check], list[str
     frac = anti.apply(forced, axis=1)
     bad = anti[frac < 1 - 1e-9]
     checks.append(Check(what_f, VIOLATED if len(bad) else HOLDS,
-                        f"in {int((frac >= 1 - 1e-9).sum())} of {len(anti)} runs every test pair of the class the sign of "
+                        f"in {int((frac >= 1 - 1e-9).sum())} of {plural(len(anti), 'run')} every test pair of the class the sign of "
                         f"c − t works against is wrong in at least one of its two orders (lowest fraction {pct(frac.min())})"
                         + (f". Not forced: {', '.join(bad['run_id'])}" if len(bad) else "")))
     bad = anti[anti["test_acc_both_orders"] > BOUND + CEILING_TOL]
     checks.append(Check(what_x, VIOLATED if len(bad) else HOLDS,
-                        f"highest accuracy over both orders {pct(anti['test_acc_both_orders'].max())} ({len(anti)} runs)"
+                        f"highest accuracy over both orders {pct(anti['test_acc_both_orders'].max())} ({plural(len(anti), 'run')})"
                         + (f". Above the bound: {run_list(bad, 'test_acc_both_orders', '{:.3f}')}" if len(bad) else "")))
     srt = fixed_order(add)
     notes = [f"On pairs in a fixed order the additive heads score {pct(srt['test_acc'].mean())} in the pairs' own order on "
-             f"average, {pct(srt['test_acc_both_orders'].mean())} over both orders ({len(srt)} runs)."] if len(srt) else []
+             f"average, {pct(srt['test_acc_both_orders'].mean())} over both orders ({plural(len(srt), 'run')})."] if len(srt) else []
     return checks, notes
 
 
@@ -231,11 +231,14 @@ def additive_no_information(df: pd.DataFrame, ctx: Context) -> tuple[list[Check]
         else:
             checks.append(gap(what, "no additive run on random-order pairs", ctx))
     notes = []
-    learn = swap_symmetric(structured(df, additive=False))
+    learn = swap_symmetric(structured(df, additive=False))  # predicted to learn: not a weightless head asked for same → high
+    learn = learn[~(learn["weightless"].fillna(False).astype(bool) & learn["same_high"].fillna(False).astype(bool))]
     if len(learn):
-        notes.append(f"For comparison, heads with an interaction term on the same pairs: {auc_text(learn)}; their output "
+        notes.append(f"For comparison, the heads with an interaction term that are predicted to learn, on the same pairs: "
+                     f"{auc_text(learn)}; their output "
                      f"spread (std) {learn['score_std'].mean():.3f} on average, the additive heads' {add['score_std'].mean():.3f}."
-                     if len(add) else f"For comparison, heads with an interaction term: {auc_text(learn)}.")
+                     if len(add) else f"For comparison, the heads with an interaction term that are predicted to learn: "
+                     f"{auc_text(learn)}.")
     return checks, notes
 
 

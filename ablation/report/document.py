@@ -98,10 +98,12 @@ def provenance(a: Analysis, runs_dir: str) -> str:
     m = measured(a.runs)
     inside = in_context(a.runs, a.ctx.fixed)
     text = (f"Generated from {plural(len(a.runs), 'run folder')} under {code(runs_dir)} ({md_escape(status)}). Verdicts "
-            f"and plots use the {len(inside)} completed runs with the most common setting "
+            f"and plots use the {plural(len(inside), 'completed run')} with the most common setting "
             f"({md_escape(a.ctx.setting(a.ctx.fixed))}).")
     if len(m) > len(inside):
-        text += f" {len(m) - len(inside)} completed runs with other settings appear in the summary table only."
+        text += (f" {plural(len(m) - len(inside), 'completed run')} with other settings "
+                 f"{'appears' if len(m) - len(inside) == 1 else 'appear'} in the test-accuracy table only (listed under "
+                 "\"Runs not in the statistics\").")
     return text
 
 
@@ -191,15 +193,29 @@ def problem_table(a: Analysis) -> pd.DataFrame:
     return pd.DataFrame({
         "run": bad["run_id"], "status": bad["status"],
         "setting": [a.ctx.setting({f: r[f] for f in known if pd.notna(r[f])}) or "unknown" for _, r in bad.iterrows()],
+        "seed": ["" if pd.isna(v) else str(int(v)) if isinstance(v, (int, float)) else str(v) for v in bad["seed"]],
         "detail": [str(d)[:200] if pd.notna(d) else "" for d in bad["detail"]],
     })
+
+
+def elsewhere(a: Analysis) -> pd.DataFrame:
+    """Completed runs outside the report's setting (another data set, number of epochs, value of an extra key):
+    in the test-accuracy table only. One row per setting, with how many runs."""
+    m = measured(a.runs)
+    out = m[~m["run_id"].isin(set(in_context(a.runs, a.ctx.fixed)["run_id"]))]
+    keys = [k for k in a.ctx.fixed if k in out]
+    if out.empty or not keys:
+        return pd.DataFrame(columns=["setting", "runs"])
+    g = out.groupby(keys, dropna=False, sort=True).size()
+    return pd.DataFrame({"setting": [a.ctx.setting(dict(zip(keys, k if isinstance(k, tuple) else (k,)))) for k in g.index],
+                         "runs": g.to_numpy()})
 
 
 def other_code_text(a: Analysis) -> str | None:
     if a.other_code.empty:
         return None
     n = int(a.other_code["runs"].sum())
-    codes = "; ".join(f"code {r.code}: {r.runs} runs ({r.statuses}; heads {r.heads or 'unknown'})"
+    codes = "; ".join(f"code {r.code}: {plural(int(r.runs), 'run')} ({r.statuses}; heads {r.heads or 'unknown'})"
                       for r in a.other_code.itertuples())
     return (md_escape(f"{plural(n, 'run folder')} made by other code than the current one (or before runs recorded "
                       f"their code) are kept on disk and left out of every table, plot and verdict: {codes}. ")
@@ -260,8 +276,14 @@ def markdown(a: Analysis, runs_dir: str, drawn: dict[str, bool], plots: bool = T
               md_table(effects_words(a.effects)) if len(a.effects) else "No factor was varied.",
               "## How a prediction is judged", *rules(),
               "## Runs not in the statistics"]
-    problems = problem_table(a)
-    blocks.append(md_table(problems) if len(problems) else "None: every run completed.")
+    problems, other = problem_table(a), elsewhere(a)
+    blocks.append(md_table(problems) if len(problems) else "Every run completed.")
+    if len(other):
+        blocks += [md_escape(f"{plural(int(other['runs'].sum()), 'completed run')} at other settings than the report's "
+                             f"({a.ctx.setting(a.ctx.fixed)}): in the test-accuracy table, not in the verdicts or plots."),
+                   md_table(other)]
+    elif not len(problems):
+        blocks[-1] = "None: every run completed, in the report's setting."
     blocks += [t for t in (other_code_text(a), versions_text(a)) if t]
     blocks += ["## Files",
                "`runs.csv` (one row per run: factors, status, structure, every metric), `heads.csv` (the per-head "

@@ -143,8 +143,10 @@ def combine(verdicts: list[str], ok: str = SUPPORTED) -> str:
 def rule(test: str) -> str:
     """The rule of a level test in words, with its threshold."""
     lo, hi = CHANCE_BAND
-    return {LEARNS: f"learns = accuracy CI above {pct(hi, 0)}",
-            NO_BETTER: f"no better than chance = accuracy CI upper end ≤ {pct(hi, 0)}",
+    return {LEARNS: f"learns = accuracy CI above {pct(hi, 0)}, unless every run's ROC AUC interval is inside "
+                    f"[{NO_INFO_BAND[0]:g}, {NO_INFO_BAND[1]:g}]",
+            NO_BETTER: f"no better than chance = accuracy CI upper end ≤ {pct(hi, 0)}, or every run's ROC AUC interval "
+                       f"inside [{NO_INFO_BAND[0]:g}, {NO_INFO_BAND[1]:g}]",
             NO_INFO: f"no information = every run's ROC AUC interval inside [{NO_INFO_BAND[0]:g}, {NO_INFO_BAND[1]:g}]"}[test]
 
 
@@ -158,6 +160,19 @@ def level(ci: MeanCI, test: str) -> str:
     if test == NO_BETTER:
         return SUPPORTED if ci.hi <= hi else CONTRADICTED if ci.lo > hi else INCONCLUSIVE
     raise ValueError(f"unknown level test {test!r}")
+
+
+def judge_cell(runs: pd.DataFrame, test: str) -> str:
+    """One cell judged for one test on one body of evidence. When every run's ROC AUC interval lies inside the
+    no-information band the runs carry no information: "learns" is then contradicted and "no better than chance"
+    supported, whatever the accuracy's interval over seeds (noisy on a few seeds) says; so a rival's "learns" and
+    additivity's "chance" about the same runs can never both stand."""
+    if test == NO_INFO:
+        return no_information(runs)
+    v = level(mean_ci(runs["test_acc"]), test)
+    if v != NOT_MEASURED and no_information(runs) == SUPPORTED:
+        return CONTRADICTED if test == LEARNS else SUPPORTED
+    return v
 
 
 def no_information(runs: pd.DataFrame) -> str:
@@ -193,6 +208,8 @@ class Contrast:
     @property
     def text(self) -> str:
         t, d = self.test, 100 * self.test.effect
+        if not len(self.before) or not len(self.after):
+            return f"{self.label}: no run in {'either group' if not len(self.before) and not len(self.after) else 'one group'}"
         if np.isnan(t.p):
             why = ("fewer than 2 seeds in a group" if min(len(self.before), len(self.after)) < 2
                    else "every seed gave the same accuracy in both groups, so there is no variance")
@@ -262,9 +279,18 @@ def acc_text(ci: MeanCI) -> str:
     return f"{pct(ci.mean)} [95 % CI {pct(ci.lo)}, {pct(ci.hi)}], n={ci.n}"
 
 
+def span(lo: float, hi: float, fmt: str = "{:.3f}") -> str:
+    """'0.452–0.994', or one value when both ends are one (a single run, or runs that agree)."""
+    a, b = fmt.format(lo), fmt.format(hi)
+    return a if a == b else f"{a}–{b}"
+
+
 def auc_text(g: pd.DataFrame) -> str:
-    return (f"ROC AUC {g['test_auc'].min():.3f}–{g['test_auc'].max():.3f} (intervals "
-            f"{g['test_auc_lo'].min():.3f}–{g['test_auc_hi'].max():.3f}), n={len(g)}")
+    if len(g) == 1:
+        r = g.iloc[0]
+        return f"ROC AUC {r['test_auc']:.3f} (interval {span(r['test_auc_lo'], r['test_auc_hi'])}), one run"
+    return (f"ROC AUC {span(g['test_auc'].min(), g['test_auc'].max())} (intervals "
+            f"{span(g['test_auc_lo'].min(), g['test_auc_hi'].max())}), n={len(g)}")
 
 
 def cell_numbers(df: pd.DataFrame, ctx: Context) -> str:
@@ -286,7 +312,9 @@ def level_check(what: str, df: pd.DataFrame, levels: dict, ctx: Context, test: s
             v, text = no_information(g), auc_text(g)
         else:
             ci = mean_ci(g["test_acc"])
-            v, text = level(ci, test), acc_text(ci)
+            v, text = judge_cell(g, test), acc_text(ci)
+            if v != level(ci, test):  # decided by the runs' AUC: say so
+                text += f"; {auc_text(g)}, every interval inside the no-information band"
         parts.append(f"{ctx.setting(lv)}: {text}")
         if v == CONTRADICTED:
             bad.append(f"{ctx.setting(lv)} (runs {', '.join(g['run_id'])})")

@@ -21,6 +21,7 @@ from ablation.mechanism import FIXED, SWAP_SYMMETRIC  # noqa: E402
 
 from ..judge import LEVEL, t_half  # noqa: E402
 from ..select import Context, around_baseline, structured  # noqa: E402
+from ..words import plural  # noqa: E402
 from .kit import bottom_xlabel, chance_line, extra_text, figure_legend, flag, grid, seeds_text  # noqa: E402
 
 SEEDS_PER_PANEL = 3  # score plots pool at most this many seeds per panel (the lowest), to stay fast and legible
@@ -211,7 +212,7 @@ def view_words(views: pd.DataFrame, ctx: Context) -> str:
     for (head, order), g in view_stats(views).groupby(["head", "pair_order"], observed=True):
         parts.append(f"{ctx.name('head', head)}, {ctx.name('pair_order', order)}: the 10 digit classes' mean g(x) spread "
                      f"by {g['between'].mean():.3g} (within a class {g['within'].mean():.3g}), rank correlation of "
-                     f"digit and class mean {g['rho'].mean():+.2f} ({len(g)} seeds)")
+                     f"digit and class mean {g['rho'].mean():+.2f} ({plural(len(g), 'seed')})")
     return ". ".join(parts) + "."
 
 

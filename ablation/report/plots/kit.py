@@ -16,6 +16,7 @@ import seaborn as sns  # noqa: E402
 
 from ..judge import mean_ci  # noqa: E402
 from ..select import Context  # noqa: E402
+from ..words import plural  # noqa: E402
 
 sns.set_theme(style="whitegrid", context="notebook")
 CHANCE_KW = {"color": "black", "linestyle": "--", "linewidth": 1.2}
@@ -33,7 +34,7 @@ def chance_line(ax: plt.Axes, label: bool = True) -> None:
 
 
 def seeds_text(n: pd.Series) -> str:
-    return f"{n.min()} seeds" if n.min() == n.max() else f"{n.min()}–{n.max()} seeds"
+    return plural(int(n.min()), "seed") if n.min() == n.max() else f"{n.min()}–{n.max()} seeds"
 
 
 def grid(n: int, width: float, height: float, cols: int = 3, title_lines: int = 2, top_lines: int = 2,

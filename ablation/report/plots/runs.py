@@ -19,6 +19,7 @@ from ablation.mechanism import ADDITIVE_TOL, BOUND, FIXED, SWAP_SYMMETRIC  # noq
 
 from ..judge import mean_ci  # noqa: E402
 from ..select import Context, around_baseline, structured, where  # noqa: E402
+from ..words import plural  # noqa: E402
 from .kit import CHANCE_KW, chance_line, extra_order, extra_text, grid, names, seeds_text, t_interval  # noqa: E402
 
 FLOOR = 1e-17  # an interaction that is exactly 0 is drawn here (the log axis has no 0)
@@ -60,7 +61,7 @@ def interaction_map(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure
            ylabel="test accuracy (%)")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="head · pair order")
     fig.suptitle("Every run: does its head compare the two images (x), and does it learn (y)?\n"
-                 f"{len(d)} runs, {ctx.setting({k: v for k, v in ctx.fixed.items() if k in ('data', 'epochs')})}")
+                 f"{plural(len(d), 'run')}, {ctx.setting({k: v for k, v in ctx.fixed.items() if k in ('data', 'epochs')})}")
     return fig
 
 
