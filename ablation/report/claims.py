@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,12 +67,6 @@ def fixed_order(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["pair_order"].isin(FIXED)]
 
 
-def preset_command(ctx: Context) -> str:
-    """When the runs hold no head of a structure, the study's preset runs heads of every structure."""
-    return sweep_command({}, ctx).replace("python -m ablation.sweep -m", "python -m ablation.sweep -m +experiment=question", 1) \
-        .rsplit(" seed=", 1)[0]
-
-
 def heads_of(df: pd.DataFrame) -> list[str]:
     return sorted(set(df["head"].dropna()))
 
@@ -80,9 +75,18 @@ def run_list(df: pd.DataFrame, col: str, fmt: str = "{:.3g}") -> str:
     return ", ".join(f"{rid} ({fmt.format(v)})" for rid, v in zip(df["run_id"], df[col]))
 
 
-def gap(what: str, evidence: str, ctx: Context, levels: dict | None = None) -> Check:
-    """A check with nothing to judge: not measured, with the command that would measure it."""
-    return Check(what, NOT_MEASURED, evidence, sweep_command(levels, ctx) if levels else preset_command(ctx))
+def gap(what: str, evidence: str, ctx: Context, levels: dict | None = None, **more: Any) -> Check:
+    """A check with nothing to judge: not measured, with the smallest sweep that would measure it. Without
+    `levels` (the runs hold no head of the structure it needs) that is the heads no run has yet, with `more`:
+    the sweep measures each one's structure before it trains."""
+    if levels:
+        return Check(what, NOT_MEASURED, evidence, sweep_command(levels, ctx))
+    untried = ctx.words.untried("head")
+    if untried:
+        return Check(what, NOT_MEASURED, f"{evidence}; the heads not run yet may have that structure (the sweep "
+                     "measures each one's before it trains)", sweep_command({"head": untried, **more}, ctx))
+    return Check(what, NOT_MEASURED, f"{evidence}, and every head of the config was run: only a head of your own "
+                 "with that structure would measure it (README: \"Your own head\")")
 
 
 # ---------------------------------------------------------------- sanity checks: follow from the theorems
@@ -218,18 +222,19 @@ def additive_no_information(df: pd.DataFrame, ctx: Context) -> tuple[list[Check]
     base, other = add[add["encoder"] == enc], add[add["encoder"] != enc]
     convex = base["loss_convex"].fillna(False).astype(bool) if "loss_convex" in base else pd.Series(False, index=base.index)
     heads = {"head": heads_of(add)} if len(add) else None
-    parts = (("a loss convex in the logit: the theorem's optimum, a constant", base[convex], "loss"),
-             ("a loss not convex in the logit (the contrastive loss on a sigmoid)", base[~convex], "loss"),
-             ("another encoder does not help", other, "encoder"))
+    parts = (("a loss convex in the logit: the theorem's optimum, a constant", base[convex], "loss", True),
+             ("a loss not convex in the logit (the contrastive loss on a sigmoid)", base[~convex], "loss", False),
+             ("another encoder does not help", other, "encoder", True))
     checks = []
-    for what, runs, group in parts:
+    for what, runs, group, another in parts:  # another: the config's other options of `group` measure it
         if len(runs):
             checks.append(level_check(what, runs, heads or {}, ctx, NO_INFO))
         elif heads:  # the additive heads of the runs, with the config's other options of the missing factor
             checks.append(gap(what, "no additive run of this kind", ctx, {**heads, group: ctx.words.others(group)}
                               if ctx.words.others(group) else None))
         else:
-            checks.append(gap(what, "no additive run on random-order pairs", ctx))
+            checks.append(gap(what, "no additive run on random-order pairs", ctx,
+                              **({group: ctx.words.others(group)} if another and ctx.words.others(group) else {})))
     notes = []
     learn = swap_symmetric(structured(df, additive=False))  # predicted to learn: not a weightless head asked for same → high
     learn = learn[~(learn["weightless"].fillna(False).astype(bool) & learn["same_high"].fillna(False).astype(bool))]
@@ -267,7 +272,7 @@ def interacting_heads_learn(df: pd.DataFrame, ctx: Context) -> tuple[list[Check]
         "a hidden layer after an additive merge learns, and beats the merge without one"
     if inter.empty:
         return [gap(what_l, "no run of an interacting head on random-order pairs", ctx),
-                gap(what_h, "no run of a hidden layer after an additive merge", ctx)], []
+                gap(what_h, "no run of a hidden layer after an additive merge", ctx, depth=[0, 1])], []
     beat, best = [], best_additive(rnd)
     for lv, g in cells(inter, ctx):
         rival = best.get(tuple(g.iloc[0][k] for k in CONTEXT_KEYS), rnd.iloc[0:0])
@@ -288,7 +293,7 @@ def interacting_heads_learn(df: pd.DataFrame, ctx: Context) -> tuple[list[Check]
     deep_runs = pd.concat(deep) if deep else inter.iloc[0:0]
     if deep_runs.empty:
         checks.append(gap(what_h, "no hidden layer after an additive merge in the runs", ctx,
-                          {"head": heads_of(flat), "depth": [0, 1]} if len(flat) else None))
+                          {"head": heads_of(flat), "depth": [0, 1]} if len(flat) else None, depth=[0, 1]))
     else:
         checks.append(with_contrasts(level_check(what_h, deep_runs, {}, ctx, LEARNS), merge_contrasts))
     return checks, []
@@ -306,7 +311,8 @@ def fixed_order_rescues(df: pd.DataFrame, ctx: Context) -> tuple[list[Check], li
     srt = fixed_order(asym)
     if srt.empty:
         checks.append(gap(what_r, "no fixed-order run of an additive head that is not symmetric", ctx,
-                          {"head": heads_of(asym), "pair_order": [*SWAP_SYMMETRIC, *FIXED]} if len(asym) else None))
+                          {"head": heads_of(asym), "pair_order": [*SWAP_SYMMETRIC, *FIXED]} if len(asym) else None,
+                          pair_order=[*SWAP_SYMMETRIC, *FIXED]))
     else:
         cons = []
         for lv, g in cells(srt, ctx):
@@ -322,7 +328,7 @@ def fixed_order_rescues(df: pd.DataFrame, ctx: Context) -> tuple[list[Check], li
     srt = fixed_order(sym)
     checks.append(level_check(what_s, srt, {}, ctx, NO_INFO) if len(srt) else
                   gap(what_s, "no fixed-order run of a symmetric additive head", ctx,
-                      {"head": heads_of(sym), "pair_order": list(FIXED)} if len(sym) else None))
+                      {"head": heads_of(sym), "pair_order": list(FIXED)} if len(sym) else None, pair_order=list(FIXED)))
     return checks, []
 
 
@@ -342,7 +348,8 @@ def convention_is_not_the_cause(df: pd.DataFrame, ctx: Context) -> tuple[list[Ch
         if have != {False, True}:
             lack = ", ".join(sides[s] for s in (False, True) if s not in have)
             checks.append(gap(what, f"no run with {lack}", ctx,
-                              {"head": heads_of(runs), "convention": list(VALUE_NAMES["convention"])} if len(runs) else None))
+                              {"head": heads_of(runs), "convention": list(VALUE_NAMES["convention"])} if len(runs) else None,
+                              convention=list(VALUE_NAMES["convention"])))
         else:
             checks.append(level_check(what, runs, {}, ctx, test))
     metric = rnd[rnd["weightless"].fillna(False).astype(bool)]
@@ -351,5 +358,6 @@ def convention_is_not_the_cause(df: pd.DataFrame, ctx: Context) -> tuple[list[Ch
         runs = metric[metric["same_high"].eq(high).fillna(False).astype(bool)]
         checks.append(level_check(what, runs, {}, ctx, test) if len(runs) else
                       gap(what, f"no run of a weightless head with {sides[high]}", ctx,
-                          {"head": heads_of(metric), "convention": list(VALUE_NAMES["convention"])} if len(metric) else None))
+                          {"head": heads_of(metric), "convention": list(VALUE_NAMES["convention"])} if len(metric) else None,
+                          convention=list(VALUE_NAMES["convention"])))
     return checks, []

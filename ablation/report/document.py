@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from math import prod
 from typing import Any
 
 import pandas as pd
 
 from . import accounts as acc
 from .claims import check_claims
-from .judge import ALPHA, CONTRADICTED, MIN_SEEDS, PREDICTION_VERDICTS, SUPPORTED, THRESHOLDS, Claim
+from .judge import (ALPHA, CONTRADICTED, MIN_SEEDS, NOT_MEASURED, PREDICTION_VERDICTS, SUPPORTED, THRESHOLDS, Claim,
+                    covers, grid_of)
 from .plots import FIGURES
 from .plots.files import collapse_words, view_words
 from .select import Context, in_context, measured, where
@@ -79,9 +81,52 @@ def md_table(df: pd.DataFrame) -> str:
     return "\n".join([head, "|" + "|".join("---" for _ in df.columns) + "|", *rows])
 
 
-def check_item(verdict: str, what: str, evidence: str, command: str | None) -> str:
+def check_item(verdict: str, what: str, evidence: str, command: str | None, numbers: dict[str, int]) -> str:
     text = f"**{verdict}** — {md_escape(what)}: {md_escape(evidence)}"
-    return text + (f". To measure it: {code(command)}" if command else "")
+    return text + (f". Measured by command {numbers[command]} under \"{MEASURE}\"" if command in numbers else "")
+
+
+MEASURE = "What is not measured, and the commands that measure it"
+
+
+def commands(a: Analysis) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Each command that measures something not measured, once, with what it measures (claims, then accounts); a
+    command whose runs another one makes too is folded into it. Returns (command → what it measures, each check's
+    command → the command listed for it)."""
+    raw: dict[str, list[str]] = {}
+    for c in a.claims:
+        for k in c.checks:
+            if k.command and k.verdict == NOT_MEASURED:
+                raw.setdefault(k.command, []).append(f"claim {c.number}: {k.what}")
+    for x in a.accounts:
+        for p in x.predictions:
+            if p.account.command and p.account.verdict == NOT_MEASURED:
+                raw.setdefault(p.account.command, []).append(f"({x.key}) {p.what}")
+    size = {c: prod(len(v) for v in g[1].values()) if (g := grid_of(c)) else 0 for c in raw}
+    kept: dict[str, list[str]] = {}
+    home: dict[str, str] = {}
+    for cmd in sorted(raw, key=lambda c: -size[c]):  # the largest grids first: a smaller one inside them is folded
+        home[cmd] = next((k for k in kept if covers(k, cmd, a.ctx)), cmd)
+        kept.setdefault(home[cmd], []).extend(raw[cmd])
+    return {c: kept[c] for c in raw if c in kept}, home
+
+
+def numbered(a: Analysis) -> dict[str, int]:
+    """Each check's command → the number of the command listed for it."""
+    listed, home = commands(a)
+    number = {cmd: i for i, cmd in enumerate(listed, 1)}
+    return {cmd: number[h] for cmd, h in home.items()}
+
+
+def measure_section(a: Analysis) -> list[str]:
+    cmds, _ = commands(a)
+    if not cmds:
+        return []
+    items = "\n".join(f"{i}. {code(cmd)}  \n   measures {md_escape('; '.join(dict.fromkeys(what)))}"
+                       for i, (cmd, what) in enumerate(cmds.items(), 1))
+    return [f"## {MEASURE}",
+            md_escape("Each command runs the smallest grid that fills what is missing, with 3 seeds a cell; a run "
+                      "already made is reused, not trained again. Then run python -m ablation.report again."), items]
 
 
 def image(name: str, caption: str, drawn: dict[str, bool]) -> str:
@@ -128,12 +173,12 @@ def head_section(a: Analysis) -> list[str]:
             md_table(head_table_words(a.heads, a.ctx.words))]
 
 
-def claim_section(claims: list[Claim]) -> list[str]:
+def claim_section(claims: list[Claim], numbers: dict[str, int]) -> list[str]:
     out = []
     for c in claims:
         out.append(f"### {c.number}. {md_escape(c.title)}: {c.verdict}")
         out.append(f"*{'By construction' if c.sanity else 'Prediction'}* ({code(DOC)}): {md_escape(c.statement)}")
-        out.append("\n".join(f"- {check_item(k.verdict, k.what, k.evidence, k.command)}" for k in c.checks))
+        out.append("\n".join(f"- {check_item(k.verdict, k.what, k.evidence, k.command, numbers)}" for k in c.checks))
         out.extend(md_escape(n) for n in c.notes)
     return out
 
@@ -167,9 +212,12 @@ def account_section(a: Analysis) -> list[str]:
              "verdict": p.account.verdict, "additivity predicts": p.additivity.verdict if p.additivity else "(its own)",
              "contrast": p.contrast.text if p.contrast is not None else ""}
             for x in a.accounts for p in x.predictions]
-    commands = list(dict.fromkeys(p.account.command for x in a.accounts for p in x.predictions if p.account.command))
-    if commands:
-        out.append("To measure what is missing: " + "; ".join(code(c) for c in commands))
+    numbers = numbered(a)
+    todo = list(dict.fromkeys(numbers[p.account.command] for x in a.accounts for p in x.predictions
+                              if p.account.command in numbers))
+    if todo:
+        out.append(f"What is not measured here is measured by command{'s' if len(todo) > 1 else ''} "
+                   f"{', '.join(map(str, todo))} under \"{MEASURE}\".")
     out.append(md_table(pd.DataFrame(rows)))
     return out
 
@@ -254,10 +302,10 @@ def markdown(a: Analysis, runs_dir: str, drawn: dict[str, bool], plots: bool = T
               "## Each head: measured structure, prediction, verdict", *head_section(a),
               "## The claims: what holds by construction",
               f"The mechanism of {code(DOC)}, claim by claim. Claims 1–3 are sanity checks: they follow from its theorems, "
-              "so they cannot be findings; they are measured to catch a bug.", *claim_section(sanity),
+              "so they cannot be findings; they are measured to catch a bug.", *claim_section(sanity, numbered(a)),
               "## The claims: what the runs could contradict",
               f"Claims 4–7 are predictions the runs could contradict ({claims_count(a)}). How each is judged: the "
-              "section \"How a prediction is judged\".", *claim_section(predictions),
+              "section \"How a prediction is judged\".", *claim_section(predictions, numbered(a)),
               "## Other explanations the runs decide between", *account_section(a),
               "## The mechanism, drawn", md_escape(a.mechanism) or "No run in the figures' setting recorded what they draw.",
               *figs["mechanism"],
@@ -285,11 +333,11 @@ def markdown(a: Analysis, runs_dir: str, drawn: dict[str, bool], plots: bool = T
     elif not len(problems):
         blocks[-1] = "None: every run completed, in the report's setting."
     blocks += [t for t in (other_code_text(a), versions_text(a)) if t]
+    blocks += measure_section(a)
     blocks += ["## Files",
                "`runs.csv` (one row per run: factors, status, structure, every metric), `heads.csv` (the per-head "
                "table), `summary.csv`/`summary.md`, `effects.csv`/`effects.md`, the PNG plots, this report "
                "(`report.md`, and `report.html` with the images embedded).",
-               "```\npython -m ablation.sweep -m +experiment=question hydra/launcher=parallel\npython -m ablation.report\n"
-               "# the original table, on full MNIST (the four IDX files in data.root, or data.download=true online):\n"
-               "python -m ablation.sweep -m +experiment=thread_table hydra/launcher=parallel data.root=data/mnist\n```"]
+               "The study's sweep and this report:",
+               "```\npython -m ablation.sweep -m +experiment=question hydra/launcher=parallel\npython -m ablation.report\n```"]
     return "\n\n".join(b for b in blocks if b) + "\n"

@@ -8,6 +8,7 @@ never by a mean alone, and never against a line tuned to one training budget.
 
 from __future__ import annotations
 
+import shlex
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ from scipy import stats
 from ablation.mechanism import ADDITIVE_TOL, BOUND, SYMMETRY_TOL
 
 from .select import Context
-from .words import DOTTED, pct, plain
+from .words import DOTTED, SHORT, pct, plain
 
 # ---------------------------------------------------------------- statistics
 
@@ -304,8 +305,14 @@ EXPECTATION = {LEARNS: "does not learn", NO_BETTER: "is better than chance", NO_
 def level_check(what: str, df: pd.DataFrame, levels: dict, ctx: Context, test: str) -> Check:
     """Every cell of `df` must pass `test`: by its accuracy CI (LEARNS, NO_BETTER) or by every run's AUC interval
     (NO_INFO). `levels` say what a sweep would have to run when there is nothing to judge."""
-    if df.empty:
-        return Check(what, NOT_MEASURED, "no run of this setting", sweep_command(levels, ctx))
+    if df.empty:  # without a head to name, the heads no run has yet (the sweep measures their structure first)
+        untried = ctx.words.untried("head")
+        if "head" in levels or untried:
+            return Check(what, NOT_MEASURED, "no run of this setting" + ("" if "head" in levels else
+                         "; the heads not run yet may have the structure it needs"),
+                         sweep_command(levels if "head" in levels else {"head": untried, **levels}, ctx))
+        return Check(what, NOT_MEASURED, "no run of this setting, and every head of the config was run: only a head "
+                     "of your own with the structure it needs would measure it")
     parts, bad, short, straddle = [], [], [], []
     for lv, g in cells(df, ctx):
         if test == NO_INFO:
@@ -327,12 +334,26 @@ def level_check(what: str, df: pd.DataFrame, levels: dict, ctx: Context, test: s
         return Check(what, CONTRADICTED, f"{evidence}. Against the prediction, {' and '.join(bad)} {EXPECTATION[test]}.")
     if short:
         lack = ", ".join(f"{ctx.setting(lv)} (n = {n}, needs {MIN_SEEDS})" for lv, n in short)
-        cmds = " && ".join(dict.fromkeys(sweep_command({**levels, **_named(lv)}, ctx) for lv, _ in short))
+        cmds = " && ".join(dict.fromkeys(sweep_command(lv, ctx) for lv in merged([{**levels, **_named(lv)} for lv, _ in short])))
         return Check(what, NOT_MEASURED, f"{evidence}. Too few seeds to judge: {lack}", cmds)
     if straddle:
         return Check(what, INCONCLUSIVE, f"{evidence}. The interval of {' and '.join(straddle)} straddles the line: "
                                          "more seeds (or more test pairs) would decide")
     return Check(what, SUPPORTED, evidence)
+
+
+def merged(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cells that differ only in the head as one grid over those heads: the smallest sweep that fills them."""
+    groups: dict[tuple, dict[str, Any]] = {}
+    for lv in cells:
+        key = tuple(sorted((k, plain(v) if not isinstance(v, (list, tuple)) else tuple(map(plain, v)))
+                           for k, v in lv.items() if k != "head"))
+        g = groups.setdefault(key, {**lv, "head": []})
+        heads = lv.get("head")
+        for h in (heads if isinstance(heads, (list, tuple)) else [heads] if heads is not None else []):
+            if h not in g["head"]:
+                g["head"].append(h)
+    return [{k: v for k, v in g.items() if k != "head" or v} for g in groups.values()]
 
 
 def _named(levels: dict[str, Any]) -> dict[str, Any]:
@@ -365,16 +386,46 @@ def sweep_command(levels: dict[str, Any], ctx: Context) -> str:
             continue
         key = f if f in ("head", "encoder", "loss", "data", "depth") else DOTTED.get(f, f)
         values = list(v) if isinstance(v, (list, tuple)) else [v]
-        spelled = f == "convention" and "loss" in levels  # a loss's own default convention may differ
+        spelled = f == "head" or (f == "convention" and "loss" in levels)  # the head always; a loss's own default
+        # convention may differ from the config's
         if values == [defaults.get(f)] and not spelled:
             continue
         args.append(f"{key}={','.join(plain(x) for x in values)}")
     if "loss" in levels and "convention" not in levels and "convention" in defaults:
         args.append(f"{DOTTED['convention']}={plain(defaults['convention'])}")
-    # a component of the user's own (not an option of the package's config groups) needs their config folder
-    own = [f"{g}/{plain(x)}.yaml" for g, options in ctx.words.options.items() if options and g in levels
-           for x in (levels[g] if isinstance(levels[g], (list, tuple)) else [levels[g]]) if str(x) not in options]
-    folder = [f"--config-dir=<your folder with {', '.join(own)}>"] if own else []
+    # a component of the user's own (not an option of the package's config groups) needs their config folder:
+    # the one its runs were made with (recorded), else a comment says where it goes (pasted, it is ignored)
+    own = {(g, plain(x)) for g, options in ctx.words.options.items() if options and g in levels
+           for x in (levels[g] if isinstance(levels[g], (list, tuple)) else [levels[g]]) if str(x) not in options}
+    folders = {ctx.words.folders.get(g, {}).get(x) for g, x in own}
+    folder = [f"--config-dir={shlex.quote(folders.pop())}"] if len(folders) == 1 and None not in folders else []
+    note = (f"  # add --config-dir with your folder that holds {', '.join(f'{g}/{x}.yaml' for g, x in sorted(own))}"
+            if own and not folder else "")
     return " ".join(["python -m ablation.sweep -m", *folder, *args,
-                     f"seed={','.join(str(s) for s in range(MIN_SEEDS))}"])
+                     f"seed={','.join(str(s) for s in range(MIN_SEEDS))}"]) + note
 
+
+
+def grid_of(command: str) -> tuple[tuple[str, ...], dict[str, frozenset[str]]] | None:
+    """A suggested command's grid: (what is not a key=value: options, a comment), key → its values; None for
+    several commands joined."""
+    if " && " in command:
+        return None
+    body, _, note = command.partition("  # ")
+    tokens = shlex.split(body)[4:]  # after `python -m ablation.sweep -m`
+    flags = tuple(t for t in tokens if t.startswith("-") or "=" not in t) + (note,)
+    return flags, {k: frozenset(v.split(",")) for k, v in (t.split("=", 1) for t in tokens
+                                                           if not t.startswith("-") and "=" in t)}
+
+
+def covers(big: str, small: str, ctx: Context) -> bool:
+    """Whether every run of the command `small` is a run of `big` (a key left out is at the config's default)."""
+    gb, gs = grid_of(big), grid_of(small)
+    if gb is None or gs is None or gb[0] != gs[0]:
+        return False
+    d = ctx.words.defaults
+    for k in gb[1].keys() | gs[1].keys():
+        default = frozenset({plain(d.get(k, d.get(SHORT.get(k, k))))})
+        if not gs[1].get(k, default) <= gb[1].get(k, default):
+            return False
+    return True

@@ -44,7 +44,7 @@ TOP = "_identity_top"  # a row's top-level identity keys (not dotted), collected
 UNKNOWN_CODE = "unknown"  # the code of a record written before runs recorded theirs
 VERSIONS = ("ablation", "torch", "python")  # a record's `versions`: columns <name>_version (read, never a factor)
 COLUMNS = ("run_id", "status", "detail", *FACTORS, "code", "code_current", *TRAITS, *STRUCTURE, *METRICS,
-           "finished_at", *(f"{v}_version" for v in VERSIONS))
+           "finished_at", *(f"{v}_version" for v in VERSIONS), "config_dir")
 
 
 class ReportError(CompactHydraException):
@@ -122,6 +122,7 @@ def read_run(folder: Path) -> dict[str, Any]:
     code = rec.get("code") or ident.get("code") or UNKNOWN_CODE
     versions = rec.get("versions") if isinstance(rec.get("versions"), dict) else {}
     row.update({f"{v}_version": str(versions[v]) for v in VERSIONS if versions.get(v) is not None})
+    row["config_dir"] = rec.get("config_dir")  # the user's --config-dir: suggested commands name it
     return {**row, **ident, **traits, **rec["factors"], **metrics, "code": str(code), "status": rec["status"],
             "detail": str(detail), "finished_at": rec.get("finished_at"), **({TOP: top} if top else {})}
 
