@@ -52,7 +52,7 @@ def interaction_map(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure
     heads, orders = ctx.words.levels(d["head"], "head"), ctx.words.levels(d["pair_order"], "pair_order")
     colours = dict(zip(heads, palette(len(heads))))
     marker = dict(zip(orders, MARKERS))
-    fig, ax = plt.subplots(figsize=(6.0, 7.4), layout="constrained")
+    fig, ax = plt.subplots(figsize=(5.4, 7.4), layout="constrained")
     for (h, o), g in d.groupby(["head", "pair_order"], observed=True, sort=False):
         ax.scatter(g["interaction"].clip(lower=FLOOR), 100 * g["test_acc"], s=60, alpha=0.85, color=colours[h],
                    marker=marker[o], edgecolors="white", linewidths=0.5, zorder=3)
@@ -61,7 +61,7 @@ def interaction_map(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure
     ax.axvline(ADDITIVE_TOL, color="grey", linestyle="-.", linewidth=1)
     ax.set_xscale("log")
     ax.set(xlim=(FLOOR / 3, max(10.0, 3 * float(d["interaction"].max()))), ylim=(0, 102), ylabel="test accuracy (%)")
-    ax.set_xlabel(wrap("interaction after training (mixed difference relative to the logit's spread; log scale)", 5.4,
+    ax.set_xlabel(wrap("interaction after training (mixed difference relative to the logit's spread; log scale)", 4.9,
                        plt.rcParams["axes.labelsize"]))
     dot = lambda colour, m, label: Line2D([], [], linestyle="", marker=m, color=colour, markersize=8, label=label)  # noqa: E731
     handles = ([dot(colours[h], "o", ctx.name("head", h)) for h in heads]
@@ -71,8 +71,8 @@ def interaction_map(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure
                          label=f"{100 * BOUND:.0f} %: the most an additive head can reach on swap-symmetric pairs"),
                   Line2D([], [], color="grey", linestyle="-.", linewidth=1,
                          label=f"additive: interaction ≤ {ADDITIVE_TOL:g} (rounding ≈ 1e-16)")])
-    size = 11
-    below(fig, handles, [wrap(h.get_label(), 2.6, size) for h in handles], cols=2, fontsize=size)
+    size = 12
+    below(fig, handles, [wrap(h.get_label(), 2.3, size) for h in handles], cols=2, fontsize=size)
     title(fig, "Every run: does its head compare the two images (x), and does it learn (y)?\n"
                f"{plural(len(d), 'run')}, {ctx.setting({k: v for k, v in ctx.fixed.items() if k in ('data', 'epochs')})}")
     return fig
