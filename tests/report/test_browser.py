@@ -77,7 +77,7 @@ def report(tmp_path_factory) -> Path:
     (proj / "my_conf" / "head").mkdir(parents=True)
     (proj / "my_heads.py").write_text(HEAD)
     (proj / "my_conf" / "head" / "evil.yaml").write_text("_target_: my_heads.Evil\nhidden: 128\n")
-    env = {**os.environ, "PYTHONPATH": str(proj)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(proj), os.environ.get("PYTHONPATH")) if p)}
     run = lambda module, *a: subprocess.run([sys.executable, "-m", module, *a], cwd=proj, env=env,  # noqa: E731
                                             capture_output=True, text=True, timeout=300)
     p = run("ablation.sweep", "-m", "--config-dir", "my_conf", "head=subtract,absdiff,evil", "seed=0,1", *FAST)
