@@ -281,7 +281,7 @@ def effects_words(table: pd.DataFrame) -> pd.DataFrame:
     """One kind of effect size per column: partial η² (ANOVA, share of variance) and the difference of means
     (Welch's t-test, in accuracy points)."""
     out = table[["effect", "where", "means", "test", "df"]].copy()
-    out["statistic"] = [f"{v:.3g}" for v in table["statistic"]]
+    out["statistic"] = ["" if pd.isna(v) else f"{v:.3g}" for v in table["statistic"]]
     out["p-value"] = [p_text(p).removeprefix("= ") for p in table["p"]]
     out["partial η²"] = ["" if pd.isna(v) else f"{v:.3g}" for v in table["partial_eta_sq"]]
     out["difference of means"] = ["" if pd.isna(v) else f"{100 * v:+.1f} points" for v in table["mean_diff"]]
