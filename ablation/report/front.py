@@ -40,9 +40,10 @@ def head_name(row: pd.Series, ctx: Context) -> str:
     return ctx.name("head", row["head"]) + (f" with {ctx.name('depth', d)}" if pd.notna(d) and int(d) > 0 else "")
 
 
-def accuracies(rows: pd.DataFrame, ctx: Context) -> str:
-    """'subtract a−b + dense 49.9 %, concatenate 50.1 %': each row's mean test accuracy (one seed said so)."""
-    return ", ".join(f"{head_name(r, ctx)} {pct(r['test_acc'])}" + (" (1 seed)" if r["n"] == 1 else "")
+def accuracies(rows: pd.DataFrame, ctx: Context, seeds: bool = False) -> str:
+    """'subtract a−b + dense 49.9 %, concatenate 50.1 %': each row's mean test accuracy (with `seeds`, a row of a
+    single seed says so: the page's seeds differ)."""
+    return ", ".join(f"{head_name(r, ctx)} {pct(r['test_acc'])}" + (" (1 seed)" if seeds and r["n"] == 1 else "")
                      for _, r in rows.iterrows())
 
 
@@ -59,15 +60,20 @@ def answer(a) -> list[Paragraph]:  # a: document.Analysis (this module sits belo
     rnd, srt = keras[keras["pair_order"].isin(SWAP_SYMMETRIC)], keras[keras["pair_order"].isin(FIXED)]
     add, inter = structured(rnd, additive=True), structured(rnd, additive=False)
     seeds = sorted(set(int(n) for n in keras["n"]))
-    out = [Paragraph("", f"Test accuracies below: {_where(a)}, random-order test pairs, mean of "
-                         f"{plural(seeds[0], 'seed') if len(seeds) == 1 else f'{seeds[0]} to {seeds[-1]} seeds'}; "
-                         "chance is 50 %.")]
+    many = len(seeds) > 1
+    acc = lambda rows: accuracies(rows, ctx, many)  # noqa: E731
+    mean = ("one seed each, so no interval yet" if seeds == [1] else f"mean of {plural(seeds[0], 'seed')}" if not many
+            else f"mean of {seeds[0]} to {seeds[-1]} seeds")
+    out = [Paragraph("", f"Test accuracies below: {_where(a)}, test pairs in random order unless said, {mean}; chance "
+                         "is 50 %.")]
+    computes = ("measured on each model, these heads turn each image into one number and add the two, z(a, b) = g(a) "
+                "+ h(b) + c. Such a head is called additive: the part of z that depends on both images together (its "
+                f"interaction) is at rounding level, at most {ADDITIVE_TOL:g} of its spread.")
     if len(add):
-        out.append(Paragraph("What the failing head computes.",
-                             f"{accuracies(add, ctx)}: measured on each model, these heads turn each image into one "
-                             "number and add the two, z(a, b) = g(a) + h(b) + c. Such a head is called additive: the "
-                             "part of z that depends on both images together (its interaction) is at rounding level, "
-                             f"at most {ADDITIVE_TOL:g} of its spread."))
+        out.append(Paragraph("What the failing head computes.", f"{acc(add)}: {computes}"))
+    elif len(structured(keras, additive=True)):  # additive heads, but only on pairs in a fixed order
+        out.append(Paragraph("What the failing head computes.", f"{names(structured(keras, additive=True), ctx)}: "
+                             f"{computes} None was run on pairs in random order, where it fails."))
     else:
         out.append(Paragraph("What the failing head computes.",
                              "No head in these runs is additive (one number for each image, added): each one's measured "
@@ -79,19 +85,19 @@ def answer(a) -> list[Paragraph]:  # a: document.Analysis (this module sits belo
                          f"most {pct(BOUND, 0)} on pairs that come in both orders, as the Keras pairs do, and training "
                          "settles on a constant output: chance."))
     fix = ("An interaction term, so that the answer depends on both images together: "
-           + (f"{accuracies(inter, ctx)}." if len(inter) else "|a − b|, a product or a hidden layer after the merge "
+           + (f"{acc(inter)}." if len(inter) else "|a − b|, a product or a hidden layer after the merge "
               "(none was run here)."))
     enc = ctx.baseline.get("encoder")
     if "encoder" in t:  # an additive head with another encoder: the asker's first proposal
         other = structured(t[(t["encoder"] != enc) & t["pair_order"].isin(SWAP_SYMMETRIC)], additive=True)
         if len(other):
-            fix += (f" Another encoder does not help an additive head: {accuracies(other, ctx)} with "
+            fix += (f" Another encoder does not help an additive head: {acc(other)} with "
                     f"{ctx.name('encoder', other['encoder'].iloc[0])}.")
     asym, sym = structured(srt, additive=True, symmetric=False), structured(srt, additive=True, symmetric=True)
     if len(asym) or len(sym):
         fix += (" With the smaller digit first in every pair" + (f", additive heads that are not symmetric can rank "
-                f"the digits: {accuracies(asym, ctx)}" if len(asym) else "")
-                + (f"{';' if len(asym) else ','} a symmetric one cannot: {accuracies(sym, ctx)}" if len(sym) else "") + ".")
+                f"the digits: {acc(asym)}" if len(asym) else "")
+                + (f"{';' if len(asym) else ','} a symmetric one cannot: {acc(sym)}" if len(sym) else "") + ".")
     out.append(Paragraph("What fixes it.", fix))
     bad = names(keras[keras["verdict"] == CONTRADICTED], ctx)
     out.append(Paragraph("How sure.", (f"Against the explanation: {bad} (see the per-head table). " if bad else "")

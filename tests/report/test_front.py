@@ -85,5 +85,14 @@ def test_the_answer_says_what_the_runs_cannot_show(tmp_path):
     write_run(tmp_path / "runs", head="absdiff", seed=0, n=400)  # one run of an interacting head
     a, md = make_report(tmp_path, tmp_path / "r", plots=False)
     text = answer_text(a).replace("\n", " ")
-    assert "No head in these runs is additive" in text and "(1 seed)" in text
-    assert "mean of 1 seed;" in text and "nan" not in text.lower().replace("nanmean", "")
+    assert "No head in these runs is additive" in text and "one seed each, so no interval yet" in text
+    assert "nan" not in text.lower() and "(1 seed)" not in text  # said once, for every head
+
+
+def test_additive_heads_only_in_a_fixed_order_are_still_named_as_additive(tmp_path):
+    write_study(tmp_path, [{"head": "concat", "pair_order": "sorted"}, {"head": "absdiff"}], seeds=1, n=400)
+    write_run(tmp_path / "runs", head="absdiff", seed=1, n=400)
+    a, md = make_report(tmp_path, tmp_path / "r", plots=False)
+    text = answer_text(a).replace("\n", " ")
+    assert "None was run on pairs in random order, where it fails." in text
+    assert "mean of 1 to 2 seeds" in text and "(1 seed)" in text  # the seeds differ: a single seed says so
