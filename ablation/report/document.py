@@ -25,7 +25,7 @@ from .tables import effects_words, factor_effects, head_table, head_table_words,
 from .thread import COMMAND, original_table
 
 from .front import answer, answer_text as front_text
-from .words import CELL, CONTEXT, md_escape, pct, plural
+from .words import CELL, CONTEXT, md_escape, plural
 
 DOC = "docs/mechanism.md"
 THREAD_PRESET = "+experiment=thread_table"
