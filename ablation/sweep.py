@@ -54,6 +54,14 @@ def _hydra() -> Any | None:
     return HydraConfig.get() if HydraConfig.initialized() else None
 
 
+def config_dir() -> str | None:
+    """The user's own config folder (`--config-dir`, absolute), recorded so that a sweep the report suggests for
+    their component can name it."""
+    hc = _hydra()
+    paths = [str(c.path) for c in hc.runtime.config_sources if c.provider == "command-line"] if hc else []
+    return paths[0].removeprefix("file://") if paths else None
+
+
 def task_overrides() -> list[str]:
     """The job's overrides as the user's runs have them (the sweeper's planned ids left out)."""
     hc = _hydra()
@@ -98,6 +106,7 @@ def record(folder: Path, cfg: DictConfig, status: str, overrides: list[str], ide
         "code": ident["code"],
         "traits": traits(cfg),
         "overrides": overrides,
+        "config_dir": config_dir(),  # the user's --config-dir, for the report's suggested commands
         "versions": {"ablation": __version__, "torch": torch.__version__, "python": platform.python_version()},
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "files": file_record(folder),  # each file's size and hash: a run damaged later is found and redone

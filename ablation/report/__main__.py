@@ -19,7 +19,7 @@ from ablation.identity import flatten
 from ablation.store import unwritable
 
 from .build import make_report
-from .document import Analysis
+from .document import Analysis, answer_text
 from .judge import HOLDS, SUPPORTED
 from .load import ReportError
 from .select import where
@@ -48,7 +48,7 @@ def terminal_table(a: Analysis) -> str:
 def terminal_summary(a: Analysis, report: str) -> str:
     fixed = a.ctx.fixed
     ctx = ", ".join(f"{k}={v}" for k, v in fixed.items() if k in CONTEXT)
-    lines = [f"Test accuracy over seeds (mean ± 95 % CI half-width; {ctx}):", terminal_table(a), "",
+    lines = [answer_text(a), "", f"Test accuracy over seeds (mean ± 95 % CI half-width; {ctx}):", terminal_table(a), "",
              "Claims of the mechanism" + (f" (at {', '.join(f'{k}={v}' for k, v in fixed.items() if k not in CONTEXT)})"
                                           if any(k not in CONTEXT for k in fixed) else "") + ":"]
     for c in a.claims:

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ablation.mechanism import SYMMETRY_TOL
+from ablation.mechanism import FIXED, SYMMETRY_TOL
 
 from .claims import fixed_order, swap_symmetric
-from .judge import (CONTRADICTED, LEARNS, NO_BETTER, NO_INFO, SUPPORTED, Check, Contrast, adjust, cell_numbers, combine,
-                    contrast, level_check, rule, with_contrasts)
+from .judge import (CONTRADICTED, LEARNS, NO_BETTER, NO_INFO, NOT_MEASURED, SUPPORTED, Check, Contrast, adjust, cell_numbers,
+                    combine, contrast, level_check, rule, sweep_command, with_contrasts)
 from .select import Context, around_baseline, structured
 
 
@@ -44,13 +44,14 @@ class Account:
 
 
 def _pred(what: str, runs_words: str, runs: pd.DataFrame, ctx: Context, test: str, ours: str | None,
-          con: Contrast | None = None) -> Prediction:
+          con: Contrast | None = None, levels: dict | None = None) -> Prediction:
     """One prediction: the account's level test on `runs`, and additivity's (`ours`) on the same runs; a contrast
-    is evidence for both and decides for additivity, which predicts the gain."""
-    account = level_check(what, runs, {}, ctx, test)
+    is evidence for both and decides for additivity, which predicts the gain. `levels`: what a sweep that
+    measures it runs (the heads of the runs' structure, with the factor it needs), when it is not measured."""
+    account = level_check(what, runs, levels or {}, ctx, test)
     if con is not None:
         account = Check(account.what, account.verdict, account.evidence + ". " + con.text, account.command)
-    additivity = level_check(what, runs, {}, ctx, ours) if ours else None
+    additivity = level_check(what, runs, levels or {}, ctx, ours) if ours else None
     if additivity is not None and con is not None:
         additivity = with_contrasts(additivity, [con])
     return Prediction(what, runs_words, account, additivity, con, cell_numbers(runs, ctx))
@@ -60,6 +61,11 @@ def _vanishing(df: pd.DataFrame) -> pd.DataFrame:
     """Heads whose answer for identical inputs is one constant (measured: z(a,a) does not vary): the merge is
     zero for a same pair, as a − b, |a − b| and (a − b)² are."""
     return df[df["identical_spread_init"].le(SYMMETRY_TOL).fillna(False).astype(bool)]
+
+
+def _heads(df: pd.DataFrame, **more: object) -> dict:
+    """A sweep's levels: the heads of these runs (none if there are no runs) and `more`."""
+    return {**({"head": sorted(set(df["head"].dropna()))} if len(df) else {}), **more}
 
 
 def _learned(df: pd.DataFrame) -> pd.DataFrame:
@@ -103,32 +109,39 @@ def accounts(df: pd.DataFrame, ctx: Context) -> list[Account]:
                LEARNS, zero_vs),
          _pred("such a head fails on pairs in a fixed order too, since its merge is still zero for same pairs",
                "additive heads with z(a,a) constant that are not symmetric, fixed order", zero_sorted, ctx, NO_BETTER,
-               LEARNS, sorted_vs)])
+               LEARNS, sorted_vs, _heads(zero_add[zero_add["symmetric"].eq(False).fillna(False).astype(bool)],
+                                         pair_order=list(FIXED)))])
     asker = Account(
         "b", "the asker", "the flipped loss and accuracy (same → high score) are the problem",
         [_pred("additive heads work under the standard convention (same → low score)", "additive heads, same → low",
-               same_low, ctx, LEARNS, NO_INFO),
+               same_low, ctx, LEARNS, NO_INFO, levels=_heads(keras_add, convention=["distance"])),
          _pred("heads that work fail under the flipped convention (same → high score)",
-               "learned heads with an interaction term, same → high", flipped, ctx, NO_BETTER, LEARNS)])
+               "learned heads with an interaction term, same → high", flipped, ctx, NO_BETTER, LEARNS,
+               levels=_heads(_keras(structured(_learned(rnd), additive=False), ctx), convention=["similarity"]))])
     gain = "another encoder raises the additive heads' accuracy"
     cnn = Account(
         "c", "the asker's first proposal", "a CNN encoder (another encoder) would fix it",
         [_pred("additive heads learn with another encoder", "additive heads, not the default encoder", other_enc, ctx,
-               LEARNS, NO_INFO),
-         Prediction(gain, "additive heads, each encoder", Check(gain, enc_vs.verdict, enc_vs.text), None, enc_vs,
-                    enc_vs.text)])
+               LEARNS, NO_INFO, levels=_heads(keras_add, encoder=ctx.words.others("encoder"))),
+         Prediction(gain, "additive heads, each encoder",
+                    Check(gain, enc_vs.verdict, enc_vs.text, sweep_command(_heads(keras_add, encoder=[enc, *ctx.words.others(
+                        "encoder")]), ctx) if enc_vs.verdict == NOT_MEASURED and len(keras_add) else None),
+                    None, enc_vs, enc_vs.text)])
     symmetric = Account(
         "d", "a common fix", "a head symmetric in its two inputs is enough",
         [_pred("every symmetric head learns, additive ones included", "symmetric additive heads, random order", sym_add,
                ctx, LEARNS, NO_INFO),
-         _pred("… in a fixed order as well", "symmetric additive heads, fixed order", sym_add_srt, ctx, LEARNS, NO_INFO)])
+         _pred("every symmetric head learns in a fixed order as well", "symmetric additive heads, fixed order", sym_add_srt, ctx, LEARNS, NO_INFO,
+               levels=_heads(sym_add, pair_order=list(FIXED)))])
     interaction = Account(
         "e", "additivity (docs/mechanism.md)", "an interaction term is needed: additive heads compare nothing",
         [_pred("additive heads carry no information on swap-symmetric pairs", "additive heads, random order", keras_add,
                ctx, NO_INFO, None),
          _pred("a fixed order rescues additive heads that are not symmetric", "non-symmetric additive heads, fixed order",
-               asym_srt, ctx, LEARNS, None),
-         _pred("… but not symmetric ones", "symmetric additive heads, fixed order", sym_add_srt, ctx, NO_INFO, None),
+               asym_srt, ctx, LEARNS, None, levels=_heads(keras_add[keras_add["symmetric"].eq(False).fillna(False).astype(bool)],
+                                                          pair_order=list(FIXED))),
+         _pred("a fixed order does not rescue symmetric additive heads", "symmetric additive heads, fixed order", sym_add_srt, ctx, NO_INFO, None,
+               levels=_heads(sym_add, pair_order=list(FIXED))),
          _pred("every head with an interaction term learns", "interacting heads, random order", inter, ctx, LEARNS, None)],
         ours=True)
     return [answer, asker, cnn, symmetric, interaction]
@@ -185,7 +198,7 @@ def proposals(df: pd.DataFrame, ctx: Context) -> list[tuple[str, str]]:
         out.append(("More dense layers?",
                     "Where they go matters. Dense layers in the encoder come before the merge and leave the head additive; "
                     f"without a hidden layer after the merge: {cell_numbers(flat, ctx)}; with one or more (measured "
-                    f"interaction {deep['interaction_init'].min():.2g} to {deep['interaction_init'].max():.2g}): "
+                    f"interaction at initialisation {deep['interaction_init'].min():.2g} to {deep['interaction_init'].max():.2g}): "
                     f"{cell_numbers(_keras(deep, ctx), ctx)}."))
     return out
 

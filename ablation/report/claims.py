@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from ablation.mechanism import ADDITIVE_TOL, BOUND, FIXED, SWAP_SYMMETRIC
 from .judge import (CEILING_TOL, HOLDS, LEARNS, NO_BETTER, NO_INFO, NOT_MEASURED, PAIR_BALANCE_TOL, VIOLATED, Check,
                     Claim, adjust, auc_text, cells, contrast, level_check, sweep_command, with_contrasts)
 from .select import Context, around_baseline, structured, where
-from .words import VALUE_NAMES, pct
+from .words import VALUE_NAMES, pct, plural
 
 Judge = Callable[[pd.DataFrame, Context], tuple[list[Check], list[str]]]
 
@@ -66,12 +67,6 @@ def fixed_order(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["pair_order"].isin(FIXED)]
 
 
-def preset_command(ctx: Context) -> str:
-    """When the runs hold no head of a structure, the study's preset runs heads of every structure."""
-    return sweep_command({}, ctx).replace("python -m ablation.sweep -m", "python -m ablation.sweep -m +experiment=question", 1) \
-        .rsplit(" seed=", 1)[0]
-
-
 def heads_of(df: pd.DataFrame) -> list[str]:
     return sorted(set(df["head"].dropna()))
 
@@ -80,9 +75,18 @@ def run_list(df: pd.DataFrame, col: str, fmt: str = "{:.3g}") -> str:
     return ", ".join(f"{rid} ({fmt.format(v)})" for rid, v in zip(df["run_id"], df[col]))
 
 
-def gap(what: str, evidence: str, ctx: Context, levels: dict | None = None) -> Check:
-    """A check with nothing to judge: not measured, with the command that would measure it."""
-    return Check(what, NOT_MEASURED, evidence, sweep_command(levels, ctx) if levels else preset_command(ctx))
+def gap(what: str, evidence: str, ctx: Context, levels: dict | None = None, **more: Any) -> Check:
+    """A check with nothing to judge: not measured, with the smallest sweep that would measure it. Without
+    `levels` (the runs hold no head of the structure it needs) that is the heads no run has yet, with `more`:
+    the sweep measures each one's structure before it trains."""
+    if levels:
+        return Check(what, NOT_MEASURED, evidence, sweep_command(levels, ctx))
+    untried = ctx.words.untried("head")
+    if untried:
+        return Check(what, NOT_MEASURED, f"{evidence}; the heads not run yet may have that structure (the sweep "
+                     "measures each one's before it trains)", sweep_command({"head": untried, **more}, ctx))
+    return Check(what, NOT_MEASURED, f"{evidence}, and every head of the config was run: only a head of your own "
+                 "with that structure would measure it (README: \"Your own head\")")
 
 
 # ---------------------------------------------------------------- sanity checks: follow from the theorems
@@ -101,7 +105,7 @@ def additive_compares_nothing(df: pd.DataFrame, ctx: Context) -> tuple[list[Chec
     known = add[add["interaction"].notna()]  # NaN: a constant output after training, nothing left to measure
     bad = known[known["interaction"] > ADDITIVE_TOL]
     checks = [Check(what_i, VIOLATED if len(bad) else HOLDS,
-                    f"largest interaction of {len(add)} additive runs: at initialisation {add['interaction_init'].max():.2g}, "
+                    f"largest interaction of {plural(len(add), 'additive run')}: at initialisation {add['interaction_init'].max():.2g}, "
                     f"after training {known['interaction'].max():.2g} (additive ≤ {ADDITIVE_TOL:g})"
                     + (f"; {len(add) - len(known)} with a constant output after training" if len(known) < len(add) else "")
                     + (f". Not additive after training: {run_list(bad, 'interaction')}" if len(bad) else ""))]
@@ -112,13 +116,13 @@ def additive_compares_nothing(df: pd.DataFrame, ctx: Context) -> tuple[list[Chec
         bad = rect[rect["rectangles_all_right"] > 0]
         checks.append(Check(what_r, VIOLATED if len(bad) else HOLDS,
                             f"rectangles with all four pairs right: at most {pct(rect['rectangles_all_right'].max())} in "
-                            f"{len(rect)} additive runs" + (f". All right: {run_list(bad, 'rectangles_all_right')}" if len(bad) else "")))
+                            f"{plural(len(rect), 'additive run')}" + (f". All right: {run_list(bad, 'rectangles_all_right')}" if len(bad) else "")))
     notes = []
     inter = structured(df, additive=False)
     inter = inter[inter["rectangles_all_right"].notna()]
     if len(inter):
         notes.append(f"For comparison, heads with an interaction term get {pct(inter['rectangles_all_right'].min())} to "
-                     f"{pct(inter['rectangles_all_right'].max())} of the rectangles all right ({len(inter)} runs), with "
+                     f"{pct(inter['rectangles_all_right'].max())} of the rectangles all right ({plural(len(inter), 'run')}), with "
                      f"interaction {inter['interaction_init'].min():.2g} to {inter['interaction_init'].max():.2g} at initialisation.")
     return checks, notes
 
@@ -135,12 +139,12 @@ def pairs_are_swap_symmetric(df: pd.DataFrame, ctx: Context) -> tuple[list[Check
     off = rnd[(rnd["neg_smaller_first"] - 0.5).abs() > PAIR_BALANCE_TOL]
     checks = [Check(what, VIOLATED if len(off) else HOLDS,
                     f"smaller digit first in {pct(rnd['neg_smaller_first'].min())} to {pct(rnd['neg_smaller_first'].max())} "
-                    f"of the different training pairs ({len(rnd)} random-order runs; symmetric = 50 % ± {pct(PAIR_BALANCE_TOL, 0)})"
+                    f"of the different training pairs ({plural(len(rnd), 'random-order run')}; symmetric = 50 % ± {pct(PAIR_BALANCE_TOL, 0)})"
                     + (f". Not symmetric: {run_list(off, 'neg_smaller_first')}" if len(off) else ""))]
     srt = fixed_order(df)
     srt = srt[srt["neg_smaller_first"].notna()]
     notes = [f"The control's pairs are not symmetric: smaller digit first in {pct(srt['neg_smaller_first'].mean())} of "
-             f"the different pairs ({len(srt)} fixed-order runs)."] if len(srt) else []
+             f"the different pairs ({plural(len(srt), 'fixed-order run')})."] if len(srt) else []
     return checks, notes
 
 
@@ -180,8 +184,8 @@ def bounded_at_75(df: pd.DataFrame, ctx: Context) -> tuple[list[Check], list[str
                    | (add["pair_order"].isin(SWAP_SYMMETRIC) & significantly_above(add["test_acc"], n, BOUND))]
         rnd = swap_symmetric(add)
         checks.append(Check(what_b, VIOLATED if len(over) else HOLDS,
-                            f"highest accuracy over both orders {pct(add['test_acc_both_orders'].max())} ({len(add)} runs)"
-                            + (f", in their own random order {pct(rnd['test_acc'].max())} ({len(rnd)} runs)" if len(rnd) else "")
+                            f"highest accuracy over both orders {pct(add['test_acc_both_orders'].max())} ({plural(len(add), 'run')})"
+                            + (f", in their own random order {pct(rnd['test_acc'].max())} ({plural(len(rnd), 'run')})" if len(rnd) else "")
                             + " (violated only if significantly above the bound)"
                             + (f". Above: {run_list(over, 'test_acc_both_orders')}" if len(over) else "")))
     anti = structured(df, antisymmetric=True)
@@ -192,16 +196,16 @@ def bounded_at_75(df: pd.DataFrame, ctx: Context) -> tuple[list[Check], list[str
     frac = anti.apply(forced, axis=1)
     bad = anti[frac < 1 - 1e-9]
     checks.append(Check(what_f, VIOLATED if len(bad) else HOLDS,
-                        f"in {int((frac >= 1 - 1e-9).sum())} of {len(anti)} runs every test pair of the class the sign of "
+                        f"in {int((frac >= 1 - 1e-9).sum())} of {plural(len(anti), 'run')} every test pair of the class the sign of "
                         f"c − t works against is wrong in at least one of its two orders (lowest fraction {pct(frac.min())})"
                         + (f". Not forced: {', '.join(bad['run_id'])}" if len(bad) else "")))
     bad = anti[anti["test_acc_both_orders"] > BOUND + CEILING_TOL]
     checks.append(Check(what_x, VIOLATED if len(bad) else HOLDS,
-                        f"highest accuracy over both orders {pct(anti['test_acc_both_orders'].max())} ({len(anti)} runs)"
+                        f"highest accuracy over both orders {pct(anti['test_acc_both_orders'].max())} ({plural(len(anti), 'run')})"
                         + (f". Above the bound: {run_list(bad, 'test_acc_both_orders', '{:.3f}')}" if len(bad) else "")))
     srt = fixed_order(add)
     notes = [f"On pairs in a fixed order the additive heads score {pct(srt['test_acc'].mean())} in the pairs' own order on "
-             f"average, {pct(srt['test_acc_both_orders'].mean())} over both orders ({len(srt)} runs)."] if len(srt) else []
+             f"average, {pct(srt['test_acc_both_orders'].mean())} over both orders ({plural(len(srt), 'run')})."] if len(srt) else []
     return checks, notes
 
 
@@ -218,24 +222,28 @@ def additive_no_information(df: pd.DataFrame, ctx: Context) -> tuple[list[Check]
     base, other = add[add["encoder"] == enc], add[add["encoder"] != enc]
     convex = base["loss_convex"].fillna(False).astype(bool) if "loss_convex" in base else pd.Series(False, index=base.index)
     heads = {"head": heads_of(add)} if len(add) else None
-    parts = (("a loss convex in the logit: the theorem's optimum, a constant", base[convex], "loss"),
-             ("a loss not convex in the logit (the contrastive loss on a sigmoid)", base[~convex], "loss"),
-             ("another encoder does not help", other, "encoder"))
+    parts = (("a loss convex in the logit: the theorem's optimum, a constant", base[convex], "loss", True),
+             ("a loss not convex in the logit (the contrastive loss on a sigmoid)", base[~convex], "loss", False),
+             ("another encoder does not help", other, "encoder", True))
     checks = []
-    for what, runs, group in parts:
+    for what, runs, group, another in parts:  # another: the config's other options of `group` measure it
         if len(runs):
             checks.append(level_check(what, runs, heads or {}, ctx, NO_INFO))
         elif heads:  # the additive heads of the runs, with the config's other options of the missing factor
             checks.append(gap(what, "no additive run of this kind", ctx, {**heads, group: ctx.words.others(group)}
                               if ctx.words.others(group) else None))
         else:
-            checks.append(gap(what, "no additive run on random-order pairs", ctx))
+            checks.append(gap(what, "no additive run on random-order pairs", ctx,
+                              **({group: ctx.words.others(group)} if another and ctx.words.others(group) else {})))
     notes = []
-    learn = swap_symmetric(structured(df, additive=False))
+    learn = swap_symmetric(structured(df, additive=False))  # predicted to learn: not a weightless head asked for same → high
+    learn = learn[~(learn["weightless"].fillna(False).astype(bool) & learn["same_high"].fillna(False).astype(bool))]
     if len(learn):
-        notes.append(f"For comparison, heads with an interaction term on the same pairs: {auc_text(learn)}; their output "
+        notes.append(f"For comparison, the heads with an interaction term that are predicted to learn, on the same pairs: "
+                     f"{auc_text(learn)}; their output "
                      f"spread (std) {learn['score_std'].mean():.3f} on average, the additive heads' {add['score_std'].mean():.3f}."
-                     if len(add) else f"For comparison, heads with an interaction term: {auc_text(learn)}.")
+                     if len(add) else f"For comparison, the heads with an interaction term that are predicted to learn: "
+                     f"{auc_text(learn)}.")
     return checks, notes
 
 
@@ -264,7 +272,7 @@ def interacting_heads_learn(df: pd.DataFrame, ctx: Context) -> tuple[list[Check]
         "a hidden layer after an additive merge learns, and beats the merge without one"
     if inter.empty:
         return [gap(what_l, "no run of an interacting head on random-order pairs", ctx),
-                gap(what_h, "no run of a hidden layer after an additive merge", ctx)], []
+                gap(what_h, "no run of a hidden layer after an additive merge", ctx, depth=[0, 1])], []
     beat, best = [], best_additive(rnd)
     for lv, g in cells(inter, ctx):
         rival = best.get(tuple(g.iloc[0][k] for k in CONTEXT_KEYS), rnd.iloc[0:0])
@@ -285,7 +293,7 @@ def interacting_heads_learn(df: pd.DataFrame, ctx: Context) -> tuple[list[Check]
     deep_runs = pd.concat(deep) if deep else inter.iloc[0:0]
     if deep_runs.empty:
         checks.append(gap(what_h, "no hidden layer after an additive merge in the runs", ctx,
-                          {"head": heads_of(flat), "depth": [0, 1]} if len(flat) else None))
+                          {"head": heads_of(flat), "depth": [0, 1]} if len(flat) else None, depth=[0, 1]))
     else:
         checks.append(with_contrasts(level_check(what_h, deep_runs, {}, ctx, LEARNS), merge_contrasts))
     return checks, []
@@ -303,7 +311,8 @@ def fixed_order_rescues(df: pd.DataFrame, ctx: Context) -> tuple[list[Check], li
     srt = fixed_order(asym)
     if srt.empty:
         checks.append(gap(what_r, "no fixed-order run of an additive head that is not symmetric", ctx,
-                          {"head": heads_of(asym), "pair_order": [*SWAP_SYMMETRIC, *FIXED]} if len(asym) else None))
+                          {"head": heads_of(asym), "pair_order": [*SWAP_SYMMETRIC, *FIXED]} if len(asym) else None,
+                          pair_order=[*SWAP_SYMMETRIC, *FIXED]))
     else:
         cons = []
         for lv, g in cells(srt, ctx):
@@ -319,7 +328,7 @@ def fixed_order_rescues(df: pd.DataFrame, ctx: Context) -> tuple[list[Check], li
     srt = fixed_order(sym)
     checks.append(level_check(what_s, srt, {}, ctx, NO_INFO) if len(srt) else
                   gap(what_s, "no fixed-order run of a symmetric additive head", ctx,
-                      {"head": heads_of(sym), "pair_order": list(FIXED)} if len(sym) else None))
+                      {"head": heads_of(sym), "pair_order": list(FIXED)} if len(sym) else None, pair_order=list(FIXED)))
     return checks, []
 
 
@@ -339,7 +348,8 @@ def convention_is_not_the_cause(df: pd.DataFrame, ctx: Context) -> tuple[list[Ch
         if have != {False, True}:
             lack = ", ".join(sides[s] for s in (False, True) if s not in have)
             checks.append(gap(what, f"no run with {lack}", ctx,
-                              {"head": heads_of(runs), "convention": list(VALUE_NAMES["convention"])} if len(runs) else None))
+                              {"head": heads_of(runs), "convention": list(VALUE_NAMES["convention"])} if len(runs) else None,
+                              convention=list(VALUE_NAMES["convention"])))
         else:
             checks.append(level_check(what, runs, {}, ctx, test))
     metric = rnd[rnd["weightless"].fillna(False).astype(bool)]
@@ -348,5 +358,24 @@ def convention_is_not_the_cause(df: pd.DataFrame, ctx: Context) -> tuple[list[Ch
         runs = metric[metric["same_high"].eq(high).fillna(False).astype(bool)]
         checks.append(level_check(what, runs, {}, ctx, test) if len(runs) else
                       gap(what, f"no run of a weightless head with {sides[high]}", ctx,
-                          {"head": heads_of(metric), "convention": list(VALUE_NAMES["convention"])} if len(metric) else None))
-    return checks, []
+                          {"head": heads_of(metric), "convention": list(VALUE_NAMES["convention"])} if len(metric) else None,
+                          convention=list(VALUE_NAMES["convention"])))
+    return checks, convention_note(rnd, ctx)
+
+
+def convention_note(rnd: pd.DataFrame, ctx: Context) -> list[str]:
+    """Why the factor effects can show a main effect of the convention beside this claim: it comes from the
+    weightless heads (predicted to fail as 'same → high'), not from the heads with weights."""
+    both = rnd.groupby(["head", "depth"], observed=True)["same_high"].transform(lambda x: x.dropna().nunique() == 2)
+    d = rnd[both.astype(bool)]
+    if d.empty or not d["weightless"].fillna(False).astype(bool).any():
+        return []
+    means = d.groupby(["head", "depth", "same_high"], observed=True)["test_acc"].mean().unstack("same_high")
+    weightless = set(d.loc[d["weightless"].fillna(False).astype(bool), "head"])
+    moved = (means[True] - means[False]).abs()
+    learned = [v for (h, _), v in moved.items() if h not in weightless]
+    fixed = [f"{ctx.name('head', h)} {pct(means.loc[(h, dp), False])} (same → low) and {pct(means.loc[(h, dp), True])} "
+             "(same → high)" for h, dp in means.index if h in weightless]
+    return [f"Averaged over heads, the convention moves the accuracy (the factor effects' main effect of the convention) "
+            f"through the weightless head only: {'; '.join(fixed)}, as predicted. The heads with weights move by at most "
+            f"{100 * max(learned):.1f} points: read the head × convention interaction row."] if learned else []

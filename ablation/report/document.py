@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from math import prod
 from typing import Any
 
 import pandas as pd
 
 from . import accounts as acc
 from .claims import check_claims
-from .judge import (ALPHA, CONTRADICTED, HOLDS, MIN_SEEDS, NOT_MEASURED, PREDICTION_VERDICTS, SUPPORTED, THRESHOLDS,
-                    VIOLATED, Claim)
+from .judge import (ALPHA, CONTRADICTED, MIN_SEEDS, NOT_MEASURED, PREDICTION_VERDICTS, SUPPORTED, THRESHOLDS, Claim,
+                    covers, grid_of)
 from .plots import FIGURES
 from .plots.files import collapse_words, view_words
-from .select import Context, in_context, measured, structured, where
+from .select import Context, in_context, measured, where
 from .tables import effects_words, factor_effects, head_table, head_table_words, summary, summary_words
 from .thread import COMMAND, original_table
-from ablation.mechanism import FIXED, SWAP_SYMMETRIC
 
-from .words import CELL, CONTEXT, md_escape, pct, plural
+from .front import answer, answer_text as front_text
+from .words import CELL, CONTEXT, md_escape, plural
 
 DOC = "docs/mechanism.md"
 THREAD_PRESET = "+experiment=thread_table"
@@ -80,9 +81,52 @@ def md_table(df: pd.DataFrame) -> str:
     return "\n".join([head, "|" + "|".join("---" for _ in df.columns) + "|", *rows])
 
 
-def check_item(verdict: str, what: str, evidence: str, command: str | None) -> str:
+def check_item(verdict: str, what: str, evidence: str, command: str | None, numbers: dict[str, int]) -> str:
     text = f"**{verdict}** — {md_escape(what)}: {md_escape(evidence)}"
-    return text + (f". To measure it: {code(command)}" if command else "")
+    return text + (f". Measured by command {numbers[command]} under \"{MEASURE}\"" if command in numbers else "")
+
+
+MEASURE = "What is not measured, and the commands that measure it"
+
+
+def commands(a: Analysis) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Each command that measures something not measured, once, with what it measures (claims, then accounts); a
+    command whose runs another one makes too is folded into it. Returns (command → what it measures, each check's
+    command → the command listed for it)."""
+    raw: dict[str, list[str]] = {}
+    for c in a.claims:
+        for k in c.checks:
+            if k.command and k.verdict == NOT_MEASURED:
+                raw.setdefault(k.command, []).append(f"claim {c.number}: {k.what}")
+    for x in a.accounts:
+        for p in x.predictions:
+            if p.account.command and p.account.verdict == NOT_MEASURED:
+                raw.setdefault(p.account.command, []).append(f"({x.key}) {p.what}")
+    size = {c: prod(len(v) for v in g[1].values()) if (g := grid_of(c)) else 0 for c in raw}
+    kept: dict[str, list[str]] = {}
+    home: dict[str, str] = {}
+    for cmd in sorted(raw, key=lambda c: -size[c]):  # the largest grids first: a smaller one inside them is folded
+        home[cmd] = next((k for k in kept if covers(k, cmd, a.ctx)), cmd)
+        kept.setdefault(home[cmd], []).extend(raw[cmd])
+    return {c: kept[c] for c in raw if c in kept}, home
+
+
+def numbered(a: Analysis) -> dict[str, int]:
+    """Each check's command → the number of the command listed for it."""
+    listed, home = commands(a)
+    number = {cmd: i for i, cmd in enumerate(listed, 1)}
+    return {cmd: number[h] for cmd, h in home.items()}
+
+
+def measure_section(a: Analysis) -> list[str]:
+    cmds, _ = commands(a)
+    if not cmds:
+        return []
+    items = "\n".join(f"{i}. {code(cmd)}  \n   measures {md_escape('; '.join(dict.fromkeys(what)))}"
+                       for i, (cmd, what) in enumerate(cmds.items(), 1))
+    return [f"## {MEASURE}",
+            md_escape("Each command runs the smallest grid that fills what is missing, with 3 seeds a cell; a run "
+                      "already made is reused, not trained again. Then run python -m ablation.report again."), items]
 
 
 def image(name: str, caption: str, drawn: dict[str, bool]) -> str:
@@ -99,59 +143,23 @@ def provenance(a: Analysis, runs_dir: str) -> str:
     m = measured(a.runs)
     inside = in_context(a.runs, a.ctx.fixed)
     text = (f"Generated from {plural(len(a.runs), 'run folder')} under {code(runs_dir)} ({md_escape(status)}). Verdicts "
-            f"and plots use the {len(inside)} completed runs with the most common setting "
+            f"and plots use the {plural(len(inside), 'completed run')} with the most common setting "
             f"({md_escape(a.ctx.setting(a.ctx.fixed))}).")
     if len(m) > len(inside):
-        text += f" {len(m) - len(inside)} completed runs with other settings appear in the summary table only."
+        text += (f" {plural(len(m) - len(inside), 'completed run')} with other settings "
+                 f"{'appears' if len(m) - len(inside) == 1 else 'appear'} in the test-accuracy table only (listed under "
+                 "\"Runs not in the statistics\").")
     return text
 
 
-def _group(rows: pd.DataFrame, what: str, ctx: Context) -> str:
-    """One sentence on a group of per-head rows: its heads' accuracies and AUCs, and how its prediction fared."""
-    depth = rows["depth"].nunique() > 1
-    heads = "; ".join(f"{ctx.setting({'head': r['head'], **({'depth': r['depth']} if depth else {})})} {pct(r['test_acc'])}"
-                      for _, r in rows.iterrows())
-    ok = int((rows["verdict"] == SUPPORTED).sum())
-    fate = ("as predicted" if ok == len(rows) else
-            f"{ok} of {len(rows)} as predicted; " + ", ".join(f"{n} {v}" for v, n in
-                                                          rows.loc[rows["verdict"] != SUPPORTED, "verdict"].value_counts().items()))
-    return (f"{what} (predicted: {rows['prediction'].iloc[0]}): {heads} (ROC AUC {rows['auc_min'].min():.2f}–"
-            f"{rows['auc_max'].max():.2f}) — {fate}.")
-
-
-def in_short(a: Analysis) -> str:
-    """The answer in one paragraph, from the per-head table, the claims and the accounts."""
-    t, ctx = a.heads, a.ctx
-    sentences = []
-    if len(t):
-        keras = t
-        for col, value in ((k, v) for k, v in ctx.baseline.items() if k in t and k not in ("depth", "pair_order")):
-            keras = keras[keras[col] == value]
-        rnd, srt = keras[keras["pair_order"].isin(SWAP_SYMMETRIC)], keras[keras["pair_order"].isin(FIXED)]
-        for rows, what in ((structured(rnd, additive=True), "On random-order pairs the additive heads"),
-                           (structured(rnd, additive=False), "The heads with an interaction term"),
-                           (structured(srt, additive=True, symmetric=False),
-                            "On pairs in a fixed order the additive heads that are not symmetric"),
-                           (structured(srt, additive=True, symmetric=True), "The symmetric additive heads")):
-            if len(rows):
-                sentences.append(_group(rows, what, ctx))
-    text = md_escape(" ".join(sentences)) + " " if sentences else ""
-    by_key = {x.key: x for x in a.accounts}
-    d, e = by_key.get("d"), by_key.get("e")
-    if d is not None and e is not None:
-        text += (f"So: “{md_escape(d.statement)}” — **{d.verdict}**; “{md_escape(e.statement)}” — **{e.verdict}**. ")
+def claims_count(a: Analysis) -> str:
+    """How the predictions and the sanity checks fared, in a clause."""
     preds = [k.verdict for c in a.claims if not c.sanity for k in c.checks]
     counts = ", ".join(f"{preds.count(v)} {v}" for v in PREDICTION_VERDICTS if preds.count(v) or v in (SUPPORTED, CONTRADICTED))
-    numbers = ", ".join(str(c.number) for c in a.claims if not c.sanity)
-    text += (f"Claims {numbers} make {len(preds)} predictions the runs could contradict, each judged with at least "
-             f"{MIN_SEEDS} seeds per setting: {counts}.")
+    text = f"{plural(len(preds), 'prediction')}, each judged with at least {MIN_SEEDS} seeds per setting: {counts}"
     bad = [f"{c.number} ({md_escape(c.title)})" for c in a.claims if not c.sanity and c.verdict == CONTRADICTED]
     if bad:
-        text += f" **The runs contradict claim{'s' if len(bad) > 1 else ''} {', '.join(bad)}**: see below."
-    sanity = [k.verdict for c in a.claims if c.sanity for k in c.checks]
-    text += (f" Apart from these, {sanity.count(HOLDS)} of {len(sanity)} sanity checks (true by construction) hold"
-             + (f"; **{sanity.count(VIOLATED)} violated: a bug**" if VIOLATED in sanity else "")
-             + (f"; {sanity.count(NOT_MEASURED)} not measured" if NOT_MEASURED in sanity else "") + ".")
+        text += f"; **the runs contradict claim{'s' if len(bad) > 1 else ''} {', '.join(bad)}**"
     return text
 
 
@@ -165,12 +173,12 @@ def head_section(a: Analysis) -> list[str]:
             md_table(head_table_words(a.heads, a.ctx.words))]
 
 
-def claim_section(claims: list[Claim]) -> list[str]:
+def claim_section(claims: list[Claim], numbers: dict[str, int]) -> list[str]:
     out = []
     for c in claims:
         out.append(f"### {c.number}. {md_escape(c.title)}: {c.verdict}")
         out.append(f"*{'By construction' if c.sanity else 'Prediction'}* ({code(DOC)}): {md_escape(c.statement)}")
-        out.append("\n".join(f"- {check_item(k.verdict, k.what, k.evidence, k.command)}" for k in c.checks))
+        out.append("\n".join(f"- {check_item(k.verdict, k.what, k.evidence, k.command, numbers)}" for k in c.checks))
         out.extend(md_escape(n) for n in c.notes)
     return out
 
@@ -204,9 +212,12 @@ def account_section(a: Analysis) -> list[str]:
              "verdict": p.account.verdict, "additivity predicts": p.additivity.verdict if p.additivity else "(its own)",
              "contrast": p.contrast.text if p.contrast is not None else ""}
             for x in a.accounts for p in x.predictions]
-    commands = list(dict.fromkeys(p.account.command for x in a.accounts for p in x.predictions if p.account.command))
-    if commands:
-        out.append("To measure what is missing: " + "; ".join(code(c) for c in commands))
+    numbers = numbered(a)
+    todo = list(dict.fromkeys(numbers[p.account.command] for x in a.accounts for p in x.predictions
+                              if p.account.command in numbers))
+    if todo:
+        out.append(f"What is not measured here is measured by command{'s' if len(todo) > 1 else ''} "
+                   f"{', '.join(map(str, todo))} under \"{MEASURE}\".")
     out.append(md_table(pd.DataFrame(rows)))
     return out
 
@@ -232,6 +243,7 @@ def problem_table(a: Analysis) -> pd.DataFrame:
     return pd.DataFrame({
         "run": bad["run_id"], "status": [s if pd.isna(d) else f"{s}, files damaged" for s, d in zip(bad["status"], bad["damaged"])],
         "setting": [a.ctx.setting({f: r[f] for f in known if pd.notna(r[f])}) or "unknown" for _, r in bad.iterrows()],
+        "seed": ["" if pd.isna(v) else str(int(v)) if isinstance(v, (int, float)) else str(v) for v in bad["seed"]],
         "detail": [str(d) if pd.notna(d) else str(t)[:200] if pd.notna(t) else "" for d, t in zip(bad["damaged"], bad["detail"])],
     })
 
@@ -242,11 +254,24 @@ def unchecked_text(a: Analysis) -> str | None:
                      "files cannot be checked and are taken as they are.") if n else None
 
 
+def elsewhere(a: Analysis) -> pd.DataFrame:
+    """Completed runs outside the report's setting (another data set, number of epochs, value of an extra key):
+    in the test-accuracy table only. One row per setting, with how many runs."""
+    m = measured(a.runs)
+    out = m[~m["run_id"].isin(set(in_context(a.runs, a.ctx.fixed)["run_id"]))]
+    keys = [k for k in a.ctx.fixed if k in out]
+    if out.empty or not keys:
+        return pd.DataFrame(columns=["setting", "runs"])
+    g = out.groupby(keys, dropna=False, sort=True).size()
+    return pd.DataFrame({"setting": [a.ctx.setting(dict(zip(keys, k if isinstance(k, tuple) else (k,)))) for k in g.index],
+                         "runs": g.to_numpy()})
+
+
 def other_code_text(a: Analysis) -> str | None:
     if a.other_code.empty:
         return None
     n = int(a.other_code["runs"].sum())
-    codes = "; ".join(f"code {r.code}: {r.runs} runs ({r.statuses}; heads {r.heads or 'unknown'})"
+    codes = "; ".join(f"code {r.code}: {plural(int(r.runs), 'run')} ({r.statuses}; heads {r.heads or 'unknown'})"
                       for r in a.other_code.itertuples())
     return (md_escape(f"{plural(n, 'run folder')} made by other code than the current one (or before runs recorded "
                       f"their code) are kept on disk and left out of every table, plot and verdict: {codes}. ")
@@ -264,26 +289,37 @@ def versions_text(a: Analysis) -> str | None:
                      "not a factor): " + "; ".join(parts) + ".") if parts else None
 
 
+def front_page(a: Analysis) -> list[str]:
+    """The answer in plain words (front.answer), as Markdown paragraphs."""
+    return [(f"**{md_escape(p.lead)}** " if p.lead else "") + md_escape(p.text) for p in answer(a)]
+
+
+def answer_text(a: Analysis) -> str:
+    """The answer in plain words as plain text: what the console summary opens with."""
+    return front_text(a)
+
+
 def markdown(a: Analysis, runs_dir: str, drawn: dict[str, bool], plots: bool = True) -> str:
-    """The whole report as Markdown; `drawn` says which figure files exist."""
+    """The whole report as Markdown; `drawn` says which figure files exist. What comes before the first `##`
+    heading is the front page (the answer and the one figure); every `##` section is evidence the HTML folds."""
     figs = {f.section: [] for f in FIGURES}
     for f in FIGURES:
         figs[f.section].append(image(f.name, f.caption, drawn) if plots else "")
     sanity, predictions = [c for c in a.claims if c.sanity], [c for c in a.claims if not c.sanity]
-    blocks = [f"# {TITLE}", provenance(a, runs_dir), "## The whole study in one picture", *figs["first"],
-              "## In short", in_short(a), "## Each head: measured structure, prediction, verdict", *head_section(a),
-              "## Why subtract + a single dense layer fails",
+    blocks = [f"# {TITLE}", *front_page(a), *figs["first"], provenance(a, runs_dir),
+              "## Each head: measured structure, prediction, verdict", *head_section(a),
+              "## The claims: what holds by construction",
               f"The mechanism of {code(DOC)}, claim by claim. Claims 1–3 are sanity checks: they follow from its theorems, "
-              "so they cannot be findings; they are measured to catch a bug. Claims 4–7 are predictions the runs "
-              "could contradict.",
-              "## Sanity checks: what holds by construction", *claim_section(sanity),
-              "## Predictions: what the runs could contradict", *rules(), *claim_section(predictions),
-              "## Accounts the runs decide between", *account_section(a),
+              "so they cannot be findings; they are measured to catch a bug.", *claim_section(sanity, numbered(a)),
+              "## The claims: what the runs could contradict",
+              f"Claims 4–7 are predictions the runs could contradict ({claims_count(a)}). How each is judged: the "
+              "section \"How a prediction is judged\".", *claim_section(predictions, numbered(a)),
+              "## Other explanations the runs decide between", *account_section(a),
               "## The mechanism, drawn", md_escape(a.mechanism) or "No run in the figures' setting recorded what they draw.",
               *figs["mechanism"],
               "## The asker's two proposals", *(f"**{md_escape(q)}** {md_escape(t)}" for q, t in a.proposals),
               "## The original table, reproduced", *original_section(a),
-              "## Plots", *(figs["plots"] if plots else ["Plots were not drawn (`plots=false`)."]),
+              "## More plots", *(figs["plots"] if plots else ["Plots were not drawn (`plots=false`)."]),
               "## Test accuracy per setting",
               "Mean over seeds with its 95 % confidence interval (Student's t, n − 1 degrees of freedom); 'both input "
               "orders' scores every test pair as (a, b) and as (b, a). Also in `summary.csv`.",
@@ -294,16 +330,22 @@ def markdown(a: Analysis, runs_dir: str, drawn: dict[str, bool], plots: bool = T
               "Welch's t-test or a one-way ANOVA; effect size: partial η² (ANOVA) or the difference of means (t-test). "
               "Also in `effects.csv`.",
               md_table(effects_words(a.effects)) if len(a.effects) else "No factor was varied.",
+              "## How a prediction is judged", *rules(),
               "## Runs not in the statistics"]
-    problems = problem_table(a)
-    blocks.append(md_table(problems) if len(problems) else "None: every run completed.")
+    problems, other = problem_table(a), elsewhere(a)
+    blocks.append(md_table(problems) if len(problems) else "Every run completed.")
+    if len(other):
+        blocks += [md_escape(f"{plural(int(other['runs'].sum()), 'completed run')} at other settings than the report's "
+                             f"({a.ctx.setting(a.ctx.fixed)}): in the test-accuracy table, not in the verdicts or plots."),
+                   md_table(other)]
+    elif not len(problems):
+        blocks[-1] = "None: every run completed, in the report's setting."
     blocks += [t for t in (unchecked_text(a), other_code_text(a), versions_text(a)) if t]
+    blocks += measure_section(a)
     blocks += ["## Files",
                "`runs.csv` (one row per run: factors, status, structure, every metric), `heads.csv` (the per-head "
                "table), `summary.csv`/`summary.md`, `effects.csv`/`effects.md`, the PNG plots, this report "
                "(`report.md`, and `report.html` with the images embedded).",
-               "```\npython -m ablation.sweep -m +experiment=question hydra/launcher=parallel\npython -m ablation.report\n"
-               "# the original table, on full MNIST (the four IDX files in data.root, or data.download=true online):\n"
-               "python -m ablation.sweep -m +experiment=thread_table hydra/launcher=parallel data.root=data/mnist\n```"]
+               "The study's sweep and this report:",
+               "```\npython -m ablation.sweep -m +experiment=question hydra/launcher=parallel\npython -m ablation.report\n```"]
     return "\n\n".join(b for b in blocks if b) + "\n"
-

@@ -8,6 +8,7 @@ never by a mean alone, and never against a line tuned to one training budget.
 
 from __future__ import annotations
 
+import shlex
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ from scipy import stats
 from ablation.mechanism import ADDITIVE_TOL, BOUND, SYMMETRY_TOL
 
 from .select import Context
-from .words import DOTTED, pct, plain
+from .words import DOTTED, SHORT, pct, plain
 
 # ---------------------------------------------------------------- statistics
 
@@ -143,8 +144,10 @@ def combine(verdicts: list[str], ok: str = SUPPORTED) -> str:
 def rule(test: str) -> str:
     """The rule of a level test in words, with its threshold."""
     lo, hi = CHANCE_BAND
-    return {LEARNS: f"learns = accuracy CI above {pct(hi, 0)}",
-            NO_BETTER: f"no better than chance = accuracy CI upper end ≤ {pct(hi, 0)}",
+    return {LEARNS: f"learns = accuracy CI above {pct(hi, 0)}, unless every run's ROC AUC interval is inside "
+                    f"[{NO_INFO_BAND[0]:g}, {NO_INFO_BAND[1]:g}]",
+            NO_BETTER: f"no better than chance = accuracy CI upper end ≤ {pct(hi, 0)}, or every run's ROC AUC interval "
+                       f"inside [{NO_INFO_BAND[0]:g}, {NO_INFO_BAND[1]:g}]",
             NO_INFO: f"no information = every run's ROC AUC interval inside [{NO_INFO_BAND[0]:g}, {NO_INFO_BAND[1]:g}]"}[test]
 
 
@@ -158,6 +161,19 @@ def level(ci: MeanCI, test: str) -> str:
     if test == NO_BETTER:
         return SUPPORTED if ci.hi <= hi else CONTRADICTED if ci.lo > hi else INCONCLUSIVE
     raise ValueError(f"unknown level test {test!r}")
+
+
+def judge_cell(runs: pd.DataFrame, test: str) -> str:
+    """One cell judged for one test on one body of evidence. When every run's ROC AUC interval lies inside the
+    no-information band the runs carry no information: "learns" is then contradicted and "no better than chance"
+    supported, whatever the accuracy's interval over seeds (noisy on a few seeds) says; so a rival's "learns" and
+    additivity's "chance" about the same runs can never both stand."""
+    if test == NO_INFO:
+        return no_information(runs)
+    v = level(mean_ci(runs["test_acc"]), test)
+    if v != NOT_MEASURED and no_information(runs) == SUPPORTED:
+        return CONTRADICTED if test == LEARNS else SUPPORTED
+    return v
 
 
 def no_information(runs: pd.DataFrame) -> str:
@@ -193,6 +209,8 @@ class Contrast:
     @property
     def text(self) -> str:
         t, d = self.test, 100 * self.test.effect
+        if not len(self.before) or not len(self.after):
+            return f"{self.label}: no run in {'either group' if not len(self.before) and not len(self.after) else 'one group'}"
         if np.isnan(t.p):
             why = ("fewer than 2 seeds in a group" if min(len(self.before), len(self.after)) < 2
                    else "every seed gave the same accuracy in both groups, so there is no variance")
@@ -262,9 +280,18 @@ def acc_text(ci: MeanCI) -> str:
     return f"{pct(ci.mean)} [95 % CI {pct(ci.lo)}, {pct(ci.hi)}], n={ci.n}"
 
 
+def span(lo: float, hi: float, fmt: str = "{:.3f}") -> str:
+    """'0.452–0.994', or one value when both ends are one (a single run, or runs that agree)."""
+    a, b = fmt.format(lo), fmt.format(hi)
+    return a if a == b else f"{a}–{b}"
+
+
 def auc_text(g: pd.DataFrame) -> str:
-    return (f"ROC AUC {g['test_auc'].min():.3f}–{g['test_auc'].max():.3f} (intervals "
-            f"{g['test_auc_lo'].min():.3f}–{g['test_auc_hi'].max():.3f}), n={len(g)}")
+    if len(g) == 1:
+        r = g.iloc[0]
+        return f"ROC AUC {r['test_auc']:.3f} (interval {span(r['test_auc_lo'], r['test_auc_hi'])}), one run"
+    return (f"ROC AUC {span(g['test_auc'].min(), g['test_auc'].max())} (intervals "
+            f"{span(g['test_auc_lo'].min(), g['test_auc_hi'].max())}), n={len(g)}")
 
 
 def cell_numbers(df: pd.DataFrame, ctx: Context) -> str:
@@ -278,15 +305,23 @@ EXPECTATION = {LEARNS: "does not learn", NO_BETTER: "is better than chance", NO_
 def level_check(what: str, df: pd.DataFrame, levels: dict, ctx: Context, test: str) -> Check:
     """Every cell of `df` must pass `test`: by its accuracy CI (LEARNS, NO_BETTER) or by every run's AUC interval
     (NO_INFO). `levels` say what a sweep would have to run when there is nothing to judge."""
-    if df.empty:
-        return Check(what, NOT_MEASURED, "no run of this setting", sweep_command(levels, ctx))
+    if df.empty:  # without a head to name, the heads no run has yet (the sweep measures their structure first)
+        untried = ctx.words.untried("head")
+        if "head" in levels or untried:
+            return Check(what, NOT_MEASURED, "no run of this setting" + ("" if "head" in levels else
+                         "; the heads not run yet may have the structure it needs"),
+                         sweep_command(levels if "head" in levels else {"head": untried, **levels}, ctx))
+        return Check(what, NOT_MEASURED, "no run of this setting, and every head of the config was run: only a head "
+                     "of your own with the structure it needs would measure it")
     parts, bad, short, straddle = [], [], [], []
     for lv, g in cells(df, ctx):
         if test == NO_INFO:
             v, text = no_information(g), auc_text(g)
         else:
             ci = mean_ci(g["test_acc"])
-            v, text = level(ci, test), acc_text(ci)
+            v, text = judge_cell(g, test), acc_text(ci)
+            if v != level(ci, test):  # decided by the runs' AUC: say so
+                text += f"; {auc_text(g)}, every interval inside the no-information band"
         parts.append(f"{ctx.setting(lv)}: {text}")
         if v == CONTRADICTED:
             bad.append(f"{ctx.setting(lv)} (runs {', '.join(g['run_id'])})")
@@ -299,12 +334,26 @@ def level_check(what: str, df: pd.DataFrame, levels: dict, ctx: Context, test: s
         return Check(what, CONTRADICTED, f"{evidence}. Against the prediction, {' and '.join(bad)} {EXPECTATION[test]}.")
     if short:
         lack = ", ".join(f"{ctx.setting(lv)} (n = {n}, needs {MIN_SEEDS})" for lv, n in short)
-        cmds = " && ".join(dict.fromkeys(sweep_command({**levels, **_named(lv)}, ctx) for lv, _ in short))
+        cmds = " && ".join(dict.fromkeys(sweep_command(lv, ctx) for lv in merged([{**levels, **_named(lv)} for lv, _ in short])))
         return Check(what, NOT_MEASURED, f"{evidence}. Too few seeds to judge: {lack}", cmds)
     if straddle:
         return Check(what, INCONCLUSIVE, f"{evidence}. The interval of {' and '.join(straddle)} straddles the line: "
                                          "more seeds (or more test pairs) would decide")
     return Check(what, SUPPORTED, evidence)
+
+
+def merged(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cells that differ only in the head as one grid over those heads: the smallest sweep that fills them."""
+    groups: dict[tuple, dict[str, Any]] = {}
+    for lv in cells:
+        key = tuple(sorted((k, plain(v) if not isinstance(v, (list, tuple)) else tuple(map(plain, v)))
+                           for k, v in lv.items() if k != "head"))
+        g = groups.setdefault(key, {**lv, "head": []})
+        heads = lv.get("head")
+        for h in (heads if isinstance(heads, (list, tuple)) else [heads] if heads is not None else []):
+            if h not in g["head"]:
+                g["head"].append(h)
+    return [{k: v for k, v in g.items() if k != "head" or v} for g in groups.values()]
 
 
 def _named(levels: dict[str, Any]) -> dict[str, Any]:
@@ -337,16 +386,46 @@ def sweep_command(levels: dict[str, Any], ctx: Context) -> str:
             continue
         key = f if f in ("head", "encoder", "loss", "data", "depth") else DOTTED.get(f, f)
         values = list(v) if isinstance(v, (list, tuple)) else [v]
-        spelled = f == "convention" and "loss" in levels  # a loss's own default convention may differ
+        spelled = f == "head" or (f == "convention" and "loss" in levels)  # the head always; a loss's own default
+        # convention may differ from the config's
         if values == [defaults.get(f)] and not spelled:
             continue
         args.append(f"{key}={','.join(plain(x) for x in values)}")
     if "loss" in levels and "convention" not in levels and "convention" in defaults:
         args.append(f"{DOTTED['convention']}={plain(defaults['convention'])}")
-    # a component of the user's own (not an option of the package's config groups) needs their config folder
-    own = [f"{g}/{plain(x)}.yaml" for g, options in ctx.words.options.items() if options and g in levels
-           for x in (levels[g] if isinstance(levels[g], (list, tuple)) else [levels[g]]) if str(x) not in options]
-    folder = [f"--config-dir=<your folder with {', '.join(own)}>"] if own else []
+    # a component of the user's own (not an option of the package's config groups) needs their config folder:
+    # the one its runs were made with (recorded), else a comment says where it goes (pasted, it is ignored)
+    own = {(g, plain(x)) for g, options in ctx.words.options.items() if options and g in levels
+           for x in (levels[g] if isinstance(levels[g], (list, tuple)) else [levels[g]]) if str(x) not in options}
+    folders = {ctx.words.folders.get(g, {}).get(x) for g, x in own}
+    folder = [f"--config-dir={shlex.quote(folders.pop())}"] if len(folders) == 1 and None not in folders else []
+    note = (f"  # add --config-dir with your folder that holds {', '.join(f'{g}/{x}.yaml' for g, x in sorted(own))}"
+            if own and not folder else "")
     return " ".join(["python -m ablation.sweep -m", *folder, *args,
-                     f"seed={','.join(str(s) for s in range(MIN_SEEDS))}"])
+                     f"seed={','.join(str(s) for s in range(MIN_SEEDS))}"]) + note
 
+
+
+def grid_of(command: str) -> tuple[tuple[str, ...], dict[str, frozenset[str]]] | None:
+    """A suggested command's grid: (what is not a key=value: options, a comment), key → its values; None for
+    several commands joined."""
+    if " && " in command:
+        return None
+    body, _, note = command.partition("  # ")
+    tokens = shlex.split(body)[4:]  # after `python -m ablation.sweep -m`
+    flags = tuple(t for t in tokens if t.startswith("-") or "=" not in t) + (note,)
+    return flags, {k: frozenset(v.split(",")) for k, v in (t.split("=", 1) for t in tokens
+                                                           if not t.startswith("-") and "=" in t)}
+
+
+def covers(big: str, small: str, ctx: Context) -> bool:
+    """Whether every run of the command `small` is a run of `big` (a key left out is at the config's default)."""
+    gb, gs = grid_of(big), grid_of(small)
+    if gb is None or gs is None or gb[0] != gs[0]:
+        return False
+    d = ctx.words.defaults
+    for k in gb[1].keys() | gs[1].keys():
+        default = frozenset({plain(d.get(k, d.get(SHORT.get(k, k))))})
+        if not gs[1].get(k, default) <= gb[1].get(k, default):
+            return False
+    return True

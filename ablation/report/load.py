@@ -51,8 +51,8 @@ LEFT_OUT = {"config.yaml": "nothing left out (the record holds the config)",
             "scores.csv.gz": "left out of the score figures",
             "views.csv.gz": "left out of the image views figure",
             "error.txt": "nothing left out (the record holds the error)"}
-COLUMNS = ("run_id", "status", "detail", "damaged", "files_checked", *FACTORS, "code", "code_current", *TRAITS, *STRUCTURE, *METRICS,
-           "finished_at", *(f"{v}_version" for v in VERSIONS))
+COLUMNS = ("run_id", "status", "detail", "damaged", "files_checked", *FACTORS, "code", "code_current", *TRAITS,
+           *STRUCTURE, *METRICS, "finished_at", *(f"{v}_version" for v in VERSIONS), "config_dir")
 
 
 class ReportError(CompactHydraException):
@@ -135,6 +135,7 @@ def read_run(folder: Path) -> dict[str, Any]:
                                    for name, what in damaged.items()) + "; the next sweep trains the run again"
     row["files_checked"] = verifiable(rec)
     row.update({f"{v}_version": str(versions[v]) for v in VERSIONS if versions.get(v) is not None})
+    row["config_dir"] = rec.get("config_dir")  # the user's --config-dir: suggested commands name it
     return {**row, **ident, **traits, **rec["factors"], **metrics, "code": str(code), "status": rec["status"],
             "detail": str(detail), "finished_at": rec.get("finished_at"), **({TOP: top} if top else {})}
 

@@ -11,8 +11,8 @@ from scipy import stats
 
 from ablation.mechanism import CHANCE, FAILS, LEARNS as PREDICT_LEARNS, Structure, predict_cell
 
-from .judge import (LEARNS, NO_BETTER, NOT_MEASURED, MeanCI, Test, acc_text, level, mean_ci, no_information, p_text,
-                    t_half, welch)
+from .judge import (ALPHA, LEARNS, NO_BETTER, NO_INFO, NOT_MEASURED, MeanCI, Test, acc_text, judge_cell, mean_ci, p_text,
+                    span, t_half, welch)
 from .select import LOST, Context, around_baseline, cell_keys, context, extra_keys, measured, where
 from .words import CELL, Words, factor_name, pct, plural
 
@@ -20,7 +20,7 @@ DIAGNOSTICS = ("train_acc", "test_acc_both_orders", "test_auc", "swap_gap", "sco
                "logit_std", "interaction", "interaction_init")
 EFFECT_FACTORS = ("head", "depth", "encoder", "loss", "convention", "pair_order")
 STATS = ("acc_mean", "acc_lo", "acc_hi", *DIAGNOSTICS)
-TESTS = {CHANCE: "carries no information", PREDICT_LEARNS: LEARNS, FAILS: NO_BETTER}  # prediction → how it is judged
+TESTS = {CHANCE: NO_INFO, PREDICT_LEARNS: LEARNS, FAILS: NO_BETTER}  # prediction → how it is judged
 
 
 # ---------------------------------------------------------------- per head: structure, prediction, verdict
@@ -51,7 +51,7 @@ def head_table(df: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         p = predict_cell(s, str(first["pair_order"]), _flag(first["weightless"]), _flag(first["same_high"]))
         ci = mean_ci(g["test_acc"])
         test = TESTS.get(p.expect)
-        verdict = (no_information(g) if p.expect == CHANCE else level(ci, test) if test else "no prediction") \
+        verdict = (judge_cell(g, test) if test else "no prediction") \
             if s.measured else NOT_MEASURED
         rows.append({**lv, "structure": s.words, "additive": s.additive, "symmetric": s.symmetric,
                      "interaction": s.interaction, "prediction": p.expect or "none", "why": p.why,
@@ -70,11 +70,11 @@ def head_table_words(t: pd.DataFrame, w: Words) -> pd.DataFrame:
     """The per-head table as people read it (plain text cells)."""
     shown = [c for c in t.columns[: t.columns.get_loc("structure")] if c != "head._target_"]
     out = w.in_words(t[shown], shown).rename(columns={c: factor_name(c) for c in shown})
-    out["measured structure"] = [f"{s} (interaction {i:.2g})" for s, i in zip(t["structure"], t["interaction"])]
+    out["measured structure (at initialisation)"] = [f"{s} (interaction {i:.2g})" for s, i in zip(t["structure"], t["interaction"])]
     out["prediction"] = t["prediction"]
     out["test accuracy [95 % CI]"] = [acc_text(MeanCI(m, lo, hi, int(n))) for m, lo, hi, n in
                                       zip(t["test_acc"], t["acc_lo"], t["acc_hi"], t["n"])]
-    out["ROC AUC"] = [f"{a:.3f}–{b:.3f}" for a, b in zip(t["auc_min"], t["auc_max"])]
+    out["ROC AUC"] = [span(a, b) for a, b in zip(t["auc_min"], t["auc_max"])]
     out["verdict"] = t["verdict"]
     return out
 
@@ -152,7 +152,7 @@ def summary_words(table: pd.DataFrame, w: Words) -> pd.DataFrame:
     ]
     out["both input orders"] = [pct(v) for v in table["test_acc_both_orders"]]
     out["ROC AUC"] = [f"{v:.3f}" if pd.notna(v) else "n/a" for v in table["test_auc"]]
-    out["interaction"] = [f"{v:.2g}" if pd.notna(v) else "n/a" for v in table["interaction"]]
+    out["interaction after training"] = [f"{v:.2g}" if pd.notna(v) else "n/a" for v in table["interaction"]]
     return out
 
 
@@ -281,8 +281,27 @@ def effects_words(table: pd.DataFrame) -> pd.DataFrame:
     """One kind of effect size per column: partial η² (ANOVA, share of variance) and the difference of means
     (Welch's t-test, in accuracy points)."""
     out = table[["effect", "where", "means", "test", "df"]].copy()
-    out["statistic"] = [f"{v:.3g}" for v in table["statistic"]]
+    out["statistic"] = ["" if pd.isna(v) else f"{v:.3g}" for v in table["statistic"]]
     out["p-value"] = [p_text(p).removeprefix("= ") for p in table["p"]]
     out["partial η²"] = ["" if pd.isna(v) else f"{v:.3g}" for v in table["partial_eta_sq"]]
     out["difference of means"] = ["" if pd.isna(v) else f"{100 * v:+.1f} points" for v in table["mean_diff"]]
+    out["how to read it"] = reading(table)
+    return out
+
+
+def reading(table: pd.DataFrame) -> list[str]:
+    """Per row, what keeps it from being misread: a main effect whose factor also interacts significantly with
+    the head is an average over heads that the factor moves differently (the interaction row says which)."""
+    inter = {r.factor: r.p for r in table.itertuples() if str(r.effect).startswith("head × ")}
+    out = []
+    for r in table.itertuples():
+        significant = pd.notna(inter.get(r.factor)) and inter[r.factor] < ALPHA
+        if str(r.effect).startswith("head × "):
+            out.append(f"{factor_name(r.factor)} moves some heads and not others: see the means per head"
+                       if significant else "")
+        elif significant:
+            out.append(f"an average over heads it moves differently: read the head × {factor_name(r.factor)} "
+                       "interaction below it")
+        else:
+            out.append("")
     return out

@@ -17,7 +17,8 @@ from .judge import mean_ci
 from .select import Context, measured, where
 from .words import pct
 
-COMMAND = "python -m ablation.sweep -m +experiment=thread_table hydra/launcher=parallel data.root=<folder with the 4 MNIST IDX files>"
+COMMAND = "python -m ablation.sweep -m +experiment=thread_table hydra/launcher=parallel data.root=data/mnist"
+WHERE = "data.root: the folder that holds the four MNIST IDX files; or data.download=true instead, online"
 
 # The thread's runs, in the order of the preset's grids, and the numbers printed in the thread.
 SETUPS = {
@@ -106,7 +107,7 @@ def summary(rows: list[Row]) -> str:
     """One paragraph from the rows: how many thread numbers each verdict covers."""
     if all(r.n == 0 for r in rows):
         return ("Not measured: no completed run of the preset's cells (full MNIST by the Keras protocol). "
-                f"Measure it with {COMMAND} (or data.download=true instead of data.root when online).")
+                f"Measure it with {COMMAND} ({WHERE}).")
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
@@ -118,7 +119,7 @@ def summary(rows: list[Row]) -> str:
             f"{r.source}, {METRIC_WORDS[r.metric]} {pct(r.thread, 2)} vs {pct(r.mean, 2)} measured" for r in differ))
     short = [r for r in rows if r.verdict in (ONE_SEED, NOT_RUN)]
     if short:
-        parts.append(f"{len(short)} not judged (fewer than two seeds): run {COMMAND}")
+        parts.append(f"{len(short)} not judged (fewer than two seeds): run {COMMAND} ({WHERE})")
     return "; ".join(parts) + "."
 
 

@@ -80,6 +80,7 @@ class Words:
     labels: dict[str, dict[str, str]] = field(default_factory=dict)  # factor → value → declared label
     defaults: dict[str, Any] = field(default_factory=dict)  # factor → the config's default value
     options: dict[str, list[str]] = field(default_factory=dict)  # config group → its options (for suggested sweeps)
+    folders: dict[str, dict[str, str]] = field(default_factory=dict)  # factor → value → the --config-dir it came from
 
     @classmethod
     def from_runs(cls, runs: pd.DataFrame, defaults: dict[str, Any] | None = None,
@@ -90,7 +91,16 @@ class Words:
             if f in runs and col in runs:
                 pairs = runs[[f, col]].dropna().drop_duplicates(f)
                 labels[f] = {str(v): str(lbl) for v, lbl in zip(pairs[f], pairs[col])}
-        return cls(labels, dict(defaults or {}), {k: list(v) for k, v in (options or {}).items()})
+        folders: dict[str, dict[str, str]] = {}
+        for f in COMPONENTS:
+            if f in runs and "config_dir" in runs:
+                pairs = runs[[f, "config_dir"]].dropna().drop_duplicates(f)
+                folders[f] = {str(v): str(d) for v, d in zip(pairs[f], pairs["config_dir"])}
+        return cls(labels, dict(defaults or {}), {k: list(v) for k, v in (options or {}).items()}, folders)
+
+    def untried(self, group: str = "head") -> list[str]:
+        """The options of a config group that no run of this report has: where a structure the runs lack may be."""
+        return [o for o in self.options.get(group, []) if str(o) not in self.labels.get(group, {})]
 
     def others(self, group: str) -> list[str]:
         """The options of a config group other than its default (what a suggested sweep tries next)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -23,7 +24,9 @@ from .plots.kit import DPI
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;line-height:1.45;color:#222;
 overflow-wrap:break-word}table{border-collapse:collapse;font-size:.85em;margin:0}td,th{border:1px solid #ccc;
 padding:3px 6px;text-align:left}th{background:#f3f3f3}code,pre{background:#f6f6f6;padding:1px 4px;border-radius:3px}
-pre{padding:.6em;overflow-x:auto}img{max-width:100%;height:auto}.table{overflow-x:auto;max-width:100%;margin:1em 0}"""
+pre{padding:.6em;overflow-x:auto}img{max-width:100%;height:auto}.table{overflow-x:auto;max-width:100%;margin:1em 0}
+details{border-top:1px solid #ddd;padding:.3em 0}summary{cursor:pointer}summary h2{display:inline;font-size:1.2em}
+details[open]>summary{margin-bottom:.5em}"""
 
 
 def writable(out: Path) -> None:
@@ -38,8 +41,22 @@ def renderer() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
+def folded(md: MarkdownIt, tokens: list) -> str:
+    """The rendered page: what comes before the first level-2 heading as it is (the front page), every level-2
+    section as a closed `<details>` whose summary is its heading (the evidence, one click away)."""
+    starts = [i for i, t in enumerate(tokens) if t.type == "heading_open" and t.tag == "h2" and t.level == 0]
+    render = lambda part: md.renderer.render(part, md.options, {})  # noqa: E731
+    parts = [render(tokens[: starts[0] if starts else len(tokens)])]
+    for i, end in zip(starts, [*starts[1:], len(tokens)]):
+        title = md.renderer.renderInline(tokens[i + 1].children or [], md.options, {})
+        anchor = re.sub(r"[^a-z0-9]+", "-", html.unescape(re.sub(r"<[^>]+>", "", title)).lower()).strip("-")
+        parts.append(f"<details id='{anchor}'><summary><h2>{title}</h2></summary>\n{render(tokens[i + 3 : end])}</details>\n")
+    return "".join(parts)
+
+
 def to_html(markdown: str, folder: Path, title: str) -> str:
-    """report.md → one self-contained HTML page: images embedded, wide tables scrolling in their own box."""
+    """report.md → one self-contained HTML page: images embedded, wide tables scrolling in their own box, each
+    `##` section folded."""
     md = renderer()
     tokens = md.parse(markdown)
     for t in tokens:
@@ -49,7 +66,7 @@ def to_html(markdown: str, folder: Path, title: str) -> str:
                 path = folder / src
                 if src and "/" not in src and path.is_file():
                     child.attrSet("src", "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode())
-    body = md.renderer.render(tokens, md.options, {})
+    body = folded(md, tokens)
     body = body.replace("<table>", "<div class='table'><table>").replace("</table>", "</table></div>")
     return ("<!doctype html><html><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"

@@ -1,6 +1,7 @@
 """report.html in a real browser: Chromium (Playwright driving the system's browser, no download), every
 request that is not a local file blocked. No page errors, every image loaded, the claim verdicts and the
-tables there, no raw Markdown mark left in the text, and readable at a phone's width and at a desktop's (nothing
+tables there, no raw Markdown mark left in the text, the answer in words before the figure with the evidence
+folded, and readable at a phone's width and at a desktop's (nothing
 wider than the window but the tables, which scroll inside their own box). A user's head whose label holds a
 script and an image with an onerror handler is shown as that text, and nothing of it runs."""
 
@@ -36,10 +37,17 @@ class Evil(Sum):  # a user's head (the sum's merge) whose label is markup
 '''
 RAW_MARKS = re.compile(r"\*\*|`|\[[^\]]*\]\([^)]*\)|(?<![\w*])\*[^*\s][^*]*\*(?![\w*])")
 VERDICT = re.compile(r"^\d+\. .+: (holds|violated \(a bug\)|supported|contradicted|inconclusive|not testable|not measured)$")
+FIRST_SCREEN = """() => ({
+  text: document.body.innerText,
+  answerTop: [...document.querySelectorAll('p strong')].map(e => e.getBoundingClientRect().top)[0],
+  imageTop: document.images[0].getBoundingClientRect().top,
+  closed: [...document.querySelectorAll('details')].filter(d => !d.open).length,
+})"""
 SIZES = {"phone": dict(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True, device_scale_factor=2),
          "desktop": dict(viewport={"width": 1280, "height": 900})}
 
 MEASURE = """() => {
+  document.querySelectorAll('details').forEach(d => d.open = true);  // every section, as a reader opens them
   const w = window.innerWidth;
   const box = e => e.getBoundingClientRect();
   const outside = [...document.body.querySelectorAll('*')]
@@ -69,7 +77,7 @@ def report(tmp_path_factory) -> Path:
     (proj / "my_conf" / "head").mkdir(parents=True)
     (proj / "my_heads.py").write_text(HEAD)
     (proj / "my_conf" / "head" / "evil.yaml").write_text("_target_: my_heads.Evil\nhidden: 128\n")
-    env = {**os.environ, "PYTHONPATH": str(proj)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(proj), os.environ.get("PYTHONPATH")) if p)}
     run = lambda module, *a: subprocess.run([sys.executable, "-m", module, *a], cwd=proj, env=env,  # noqa: E731
                                             capture_output=True, text=True, timeout=300)
     p = run("ablation.sweep", "-m", "--config-dir", "my_conf", "head=subtract,absdiff,evil", "seed=0,1", *FAST)
@@ -105,10 +113,16 @@ def test_report_html_in_chromium(report, browser, size):
 
     page.route("**/*", only_local)
     page.goto(report.as_uri(), wait_until="load")
+    first = page.evaluate(FIRST_SCREEN)
     m = page.evaluate(MEASURE)
     context.close()
 
     assert errors == [] and console == []
+    # the answer in words comes first, before the figure; the evidence is folded, one click away
+    assert first["answerTop"] < first["imageTop"] and first["closed"] >= 8
+    assert "What fixes it." in first["text"] and "Each head: measured structure" in first["text"]
+    if size == "desktop":
+        assert first["answerTop"] < SIZES[size]["viewport"]["height"] / 2
     assert blocked == []  # self-contained: it asked for nothing outside the file
     assert len(m["images"]) >= 4, m["images"]
     for img in m["images"]:

@@ -12,9 +12,16 @@ from ablation.report.build import config_facts, make_report
 from ablation.report.load import ReportError
 from ablation.report.plots import FIGURES
 
-SECTIONS = ("## The whole study in one picture", "## In short", "## Each head: measured structure, prediction, verdict",
-            "## Sanity checks", "## Predictions", "## Accounts the runs decide between", "## The mechanism, drawn",
-            "## The asker's two proposals", "## The original table", "## Factor effects", "## Runs not in the statistics")
+SECTIONS = ("**What the failing head computes.**", "**Why that cannot compare two images.**", "**What fixes it.**",
+            "interaction_map.png", "## Each head: measured structure, prediction, verdict",
+            "## The claims: what holds by construction", "## The claims: what the runs could contradict",
+            "## Other explanations the runs decide between", "## The mechanism, drawn", "## The asker's two proposals",
+            "## The original table", "## Factor effects", "## How a prediction is judged", "## Runs not in the statistics")
+
+
+def front(text: str) -> str:
+    """The front page: what comes before the first section."""
+    return text.split("\n## ")[0]
 
 
 def test_report_folder_from_a_study_with_broken_runs(tmp_path):
@@ -28,7 +35,7 @@ def test_report_folder_from_a_study_with_broken_runs(tmp_path):
     assert {"head", "depth", "seed", "status", "test_acc", "interaction_init", "additive", "symmetric"} <= set(runs.columns)
     text = md.read_text()
     positions = [text.index(s) for s in SECTIONS]
-    assert positions == sorted(positions)  # in this order: the one picture first
+    assert positions == sorted(positions)  # in this order: the answer in words, the one picture, the evidence
     for folder in broken:  # interrupted, corrupt, failed and diverged runs are listed by id
         assert folder.name in text
     assert "n = 2, needs 3" in text  # two seeds per cell: predictions not judged
@@ -39,23 +46,22 @@ def test_report_folder_from_a_study_with_broken_runs(tmp_path):
     images = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)
     assert len(images) == len(FIGURES) and base64.b64decode(images[0])[:4] == b"\x89PNG"
     assert 'src="interaction_map.png"' not in html  # self-contained
-    assert text.index("interaction_map.png") < text.index("## In short")
     assert pd.read_csv(out / "summary.csv")["n"].max() == 2
     heads = pd.read_csv(out / "heads.csv")
     assert {"structure", "prediction", "verdict"} <= set(heads.columns)
 
 
-def test_the_headline_counts_predictions_and_names_the_accounts(tmp_path):
+def test_the_front_page_counts_predictions_and_names_the_accounts(tmp_path):
     results = tmp_path / "results"
     write_study(results, seeds=3, n=2000)
     a, md = make_report(results, tmp_path / "r", plots=False)
-    short = md.read_text().split("## In short")[1].split("\n## ")[0]
+    short = front(md.read_text())
     n_pred = sum(len(c.checks) for c in a.claims if not c.sanity)
     n_sanity = sum(len(c.checks) for c in a.claims if c.sanity)
-    assert f"make {n_pred} predictions" in short and f"{n_pred} supported, 0 contradicted" in short
-    assert f"{n_sanity} of {n_sanity} sanity checks (true by construction) hold" in short
-    assert "“a head symmetric in its two inputs is enough” — **contradicted**" in short
-    assert "“an interaction term is needed: additive heads compare nothing” — **supported**" in short
+    assert f"Of the {n_pred} predictions of this explanation that the runs could contradict: {n_pred} supported;" in short
+    assert f"{n_sanity} of {n_sanity} sanity checks hold" in short
+    assert "“a head symmetric in its two inputs is enough” (a common fix): contradicted" in short
+    assert "(see the per-head table)" not in short  # nothing against the explanation
 
 
 def test_numbers_in_the_text_come_from_the_runs(tmp_path):
@@ -65,7 +71,7 @@ def test_numbers_in_the_text_come_from_the_runs(tmp_path):
         write_run(results / "runs", head="subtract", seed=seed, metrics={"test_acc": [0.123, 0.145][seed]})
     _, md = make_report(results, tmp_path / "r", plots=False)
     text = md.read_text()
-    assert "subtract a−b + dense 13.4 %" in text.split("## In short")[1].split("\n## ")[0]
+    assert "subtract a−b + dense 13.4 %" in front(text)
     assert "Plots were not drawn" in text
 
 

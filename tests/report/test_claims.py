@@ -75,4 +75,6 @@ def test_without_the_heads_a_claim_needs_it_is_not_measured_with_a_command(tmp_p
     claims = {c.number: c for c in check_claims(df, ctx)}
     assert claims[4].verdict == NOT_MEASURED
     assert all(k.command and k.command.startswith("python -m ablation.sweep -m") for k in claims[4].checks)
-    assert "+experiment=question" in claims[4].checks[0].command  # no additive head known: the preset runs them
+    # no additive head known: the heads not run yet (the sweep measures their structure first), never the preset
+    assert claims[4].checks[0].command.startswith("python -m ablation.sweep -m head=concat,distance,")
+    assert "loss=bce" in claims[4].checks[0].command and "+experiment" not in claims[4].checks[0].command

@@ -75,7 +75,13 @@ def test_a_sweep_command_leaves_out_the_config_defaults_and_keeps_the_fixed_sett
     default = Context({"data": "mnist5k", "epochs": 20, "train.lr": 0.001, "code": "abc"}, Words(defaults=DEFAULTS))
     assert sweep_command({"head": "subtract", "loss": "bce"}, default) == (
         "python -m ablation.sweep -m head=subtract loss=bce loss.convention=distance seed=0,1,2")  # bce's own default differs
-    own = Context({"data": "mnist5k"}, Words(defaults=DEFAULTS, options={"head": ["distance", "subtract"]}))
-    assert sweep_command({"head": ["cosine", "distance"]}, own) == (  # a user's head: their config folder is needed
-        "python -m ablation.sweep -m --config-dir=<your folder with head/cosine.yaml> head=cosine,distance seed=0,1,2")
+    options = {"head": ["distance", "subtract"]}
+    own = Context({"data": "mnist5k"}, Words(defaults=DEFAULTS, options=options,
+                                             folders={"head": {"cosine": "/home/me/my conf"}}))
+    assert sweep_command({"head": ["cosine", "distance"]}, own) == (  # a user's head: the folder its runs recorded
+        "python -m ablation.sweep -m --config-dir='/home/me/my conf' head=cosine,distance seed=0,1,2")
     assert "--config-dir" not in sweep_command({"head": ["subtract", "distance"]}, own)
+    unknown = Context({"data": "mnist5k"}, Words(defaults=DEFAULTS, options=options))  # runs from before it was recorded
+    assert sweep_command({"head": ["cosine", "distance"]}, unknown) == (  # where it goes, as a comment the shell skips
+        "python -m ablation.sweep -m head=cosine,distance seed=0,1,2  # add --config-dir with your folder that holds "
+        "head/cosine.yaml")

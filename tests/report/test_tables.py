@@ -23,7 +23,7 @@ def test_each_head_depth_and_pair_order_has_its_structure_prediction_and_verdict
     assert rows[("distance", 0, "random", "contrastive", "similarity", "mlp")].prediction == "no better than chance"
     assert set(t["verdict"]) == {SUPPORTED}
     words = head_table_words(t, ctx.words)
-    assert list(words.columns)[-5:] == ["measured structure", "prediction", "test accuracy [95 % CI]", "ROC AUC", "verdict"]
+    assert list(words.columns)[-5:] == ["measured structure (at initialisation)", "prediction", "test accuracy [95 % CI]", "ROC AUC", "verdict"]
 
 
 def test_a_head_that_does_not_do_what_its_structure_predicts_is_contradicted(tmp_path):

@@ -32,9 +32,8 @@ class Figure:
 
 FIGURES: tuple[Figure, ...] = (
     Figure("interaction_map.png", r.interaction_map,
-           "Every run of the study: how much its head compares the two images (the interaction after training, log "
-           "scale; additive heads sit at rounding level, left) against its test accuracy. Colour: head; marker: pair "
-           "order. Dashed: chance; dotted: the 75 % that no additive head can beat on swap-symmetric pairs.",
+           "Each dot is one run: how much its head compares the two images (x: its interaction after training, log "
+           "scale) against its test accuracy (y). Additive heads sit at rounding level, on the left.",
            "first", 0.6),
     Figure("image_views.png", f.image_views,
            "All an additive head knows of an image is one number, g(x): here for the test images by digit class, "

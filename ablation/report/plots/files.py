@@ -21,7 +21,9 @@ from ablation.mechanism import FIXED, SWAP_SYMMETRIC  # noqa: E402
 
 from ..judge import LEVEL, t_half  # noqa: E402
 from ..select import Context, around_baseline, structured  # noqa: E402
-from .kit import bottom_xlabel, chance_line, extra_text, figure_legend, flag, grid, seeds_text  # noqa: E402
+from ..words import plural  # noqa: E402
+from .kit import (MARKERS, below, bottom_xlabel, chance_line, extra_text, figure_legend, flag, grid, palette,  # noqa: E402
+                  seeds_text, title, wrap)
 
 SEEDS_PER_PANEL = 3  # score plots pool at most this many seeds per panel (the lowest), to stay fast and legible
 MAX_VIEW_SEEDS = 5  # the view figure: enough seeds to show their spread, without reading every seed of a study
@@ -89,7 +91,11 @@ def learning_curves(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure
     half = t_half(g["std"].fillna(0), g["count"], LEVEL)
     g["lo"], g["hi"], g["mean"] = 100 * (g["mean"] - half), 100 * (g["mean"] + half), 100 * g["mean"]
     order = panels(hist)
-    fig, axes = grid(len(order), 4.2, 3.3, title_lines=3 if ctx.extra else 2, sharex=True, sharey=True)
+    fig, axes = grid(len(order), 4.2, 3.3, title_lines=3 if ctx.extra else 2, sharex=True, sharey=True, bottom=0.5,
+                     panel_titles=order, panel_size=10, suptitle=(
+                         f"Learning curves per head ({ctx.setting({k: ctx.baseline[k] for k in ('encoder', 'loss', 'convention') if k in ctx.baseline})})\n"
+                         f"line: mean over {seeds_text(hist.groupby('panel')['run_id'].nunique())}, band: 95 % CI; "
+                         "dashed: chance"))
     for ax, name in zip(axes, order):
         for split, (label, color) in splits.items():
             p = g[(g["panel"] == name) & (g["split"] == split)]
@@ -97,13 +103,10 @@ def learning_curves(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure
             ax.fill_between(p["epoch"], p["lo"], p["hi"], color=color, alpha=0.2, linewidth=0)
         chance_line(ax, label=False)
         ax.set(ylim=(30, 101))
-        ax.set_title(name, fontsize=10)
     axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))  # shared by every panel
-    fig.supxlabel("epoch")
+    bottom_xlabel(axes, "epoch")
     fig.supylabel("accuracy (%)")
-    axes[0].legend(fontsize=8, loc="lower right", title="accuracy on:", title_fontsize=8)
-    fig.suptitle(f"Learning curves per head ({ctx.setting({k: ctx.baseline[k] for k in ('encoder', 'loss', 'convention') if k in ctx.baseline})})\n"
-                 f"line: mean over {seeds_text(hist.groupby('panel')['run_id'].nunique())}, band: 95 % CI; dashed: chance")
+    figure_legend(fig, axes, markerscale=1, title="accuracy on:")
     return fig
 
 
@@ -124,7 +127,13 @@ def score_distributions(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Fi
         return None
     s = _pairs(scores)
     order = panels(s)
-    fig, axes = grid(len(order), 4.2, 3.8, title_lines=3 if ctx.extra else 2)
+    notes = {name: f"scores {p['s_ab'].min():.2f} to {p['s_ab'].max():.2f}, ROC AUC "
+                   f"{p.groupby('run_id')['test_auc'].first().mean():.2f}" for name, p in s.groupby("panel", sort=False)}
+    fig, axes = grid(len(order), 4.2, 3.8, title_lines=4 if ctx.extra else 3, bottom=0.5, panel_size=10,
+                     panel_titles=[f"{name}\n{notes[name]}" for name in order], suptitle=(
+                         f"Scores of same-digit vs different-digit test pairs, per head ({_side(s['same_high'])}; "
+                         f"dashed: the decision threshold)\npooled over {seeds_text(s.groupby('panel')['run_id'].nunique())}; "
+                         "where the two colours overlap, the score cannot tell the pairs apart"))
     for ax, name in zip(axes, order):
         p = s[s["panel"] == name]
         edges = np.histogram_bin_edges(p["s_ab"].to_numpy(), bins=40)
@@ -133,20 +142,13 @@ def score_distributions(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Fi
             if len(x):
                 dens, _ = np.histogram(x, bins=edges, density=True)
                 ax.stairs(dens, edges, fill=True, color=color, alpha=0.35, linewidth=0)
-                ax.stairs(dens, edges, color=color, linewidth=1.2, label=pair if ax is axes[0] else None)
+                ax.stairs(dens, edges, color=color, linewidth=1.2, label=pair)
         for t in sorted(set(p["threshold"].dropna())):  # each run's loss says where its decision threshold is
             ax.axvline(t, color="black", linestyle="--", linewidth=1, label=f"decision threshold {t:g}")
         bounded = flag(p, "bounded").all()
-        ax.set_title(name, fontsize=10)
         ax.set_xlabel(f"{'sigmoid output' if bounded else 'score'} s(a, b) ({_side(p['same_high'])})")
         ax.set_ylabel("density")
-        ax.text(0.02, 0.97, f"scores from {p['s_ab'].min():.3g} to {p['s_ab'].max():.3g}\nROC AUC "
-                f"{p.groupby('run_id')['test_auc'].first().mean():.2f}", transform=ax.transAxes, va="top", fontsize=8,
-                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
-    axes[0].legend(loc="upper right", fontsize=8)
-    fig.suptitle(f"Scores of same-digit vs different-digit test pairs, per head ({_side(s['same_high'])}; dashed: the "
-                 f"decision threshold)\npooled over {seeds_text(s.groupby('panel')['run_id'].nunique())}; where the two "
-                 "colours overlap, the score cannot tell the pairs apart")
+    figure_legend(fig, axes, markerscale=1)
     return fig
 
 
@@ -165,7 +167,12 @@ def swap_plot(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure | Non
     s = _pairs(scores)
     first = s.sort_values("seed", kind="stable").groupby("panel")["run_id"].first()
     order = panels(s)
-    fig, axes = grid(len(order), 4.0, 4.4, title_lines=4 if ctx.extra else 3, top_lines=3, bottom=0.5)
+    seed = {name: int(s.loc[s["run_id"] == first[name], "seed"].iloc[0]) for name in order}
+    fig, axes = grid(len(order), 4.0, 4.4, title_lines=4 if ctx.extra else 3, top_lines=3, bottom=0.75,
+                     panel_size=9, panel_titles=[f"{name}\n(seed {seed[name]})" for name in order], suptitle=(
+                         "Does the answer depend on the input order? Each dot is one test pair scored both ways.\n"
+                         "Symmetric heads (measured) lie on the dashed diagonal; antisymmetric ones on the red line\n"
+                         "z(b,a) = 2c − z(a,b), drawn with the run's own centre c (axes zoomed to each head's range)"))
     for ax, name in zip(axes, order):
         p = s[s["run_id"] == first[name]]
         p = p.sample(min(len(p), SWAP_POINTS), random_state=0)
@@ -181,13 +188,9 @@ def swap_plot(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure | Non
             x, y = _antisym_curve(float(row["swap_center"]), lo, hi)
             ax.plot(x, y, color="firebrick", linewidth=1.2, zorder=1, label="z(b,a) = 2c − z(a,b): antisymmetric")
         ax.set(xlim=(lo, hi), ylim=(lo, hi), aspect="equal")
-        ax.set_title(f"{name}\n(seed {int(row['seed'])})", fontsize=9)
     bottom_xlabel(axes, "score, pair as built: s(a, b)")
     fig.supylabel("score, inputs swapped: s(b, a)")
-    figure_legend(fig, axes)
-    fig.suptitle("Does the answer depend on the input order? Each dot is one test pair scored both ways.\n"
-                 "Symmetric heads (measured) lie on the dashed diagonal; antisymmetric ones on the red line\n"
-                 "z(b,a) = 2c − z(a,b), drawn with the run's own centre c (axes zoomed to each head's range)")
+    figure_legend(fig, axes, ncol=2)
     return fig
 
 
@@ -211,7 +214,7 @@ def view_words(views: pd.DataFrame, ctx: Context) -> str:
     for (head, order), g in view_stats(views).groupby(["head", "pair_order"], observed=True):
         parts.append(f"{ctx.name('head', head)}, {ctx.name('pair_order', order)}: the 10 digit classes' mean g(x) spread "
                      f"by {g['between'].mean():.3g} (within a class {g['within'].mean():.3g}), rank correlation of "
-                     f"digit and class mean {g['rho'].mean():+.2f} ({len(g)} seeds)")
+                     f"digit and class mean {g['rho'].mean():+.2f} ({plural(len(g), 'seed')})")
     return ". ".join(parts) + "."
 
 
@@ -225,7 +228,12 @@ def image_views(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure | N
     keys = v[["head", "pair_order"]].drop_duplicates()
     rank = {o: i for i, o in enumerate(ctx.words.levels(keys["pair_order"], "pair_order"))}
     keys = keys.assign(r=keys["pair_order"].map(rank)).sort_values(["head", "r"])
-    fig, axes = grid(len(keys), 5.4, 4.2, cols=2, top_lines=3, sharey=True)
+    titles = [f"{ctx.name('head', h)}, {ctx.name('pair_order', o)}\n"
+              f"{seeds_text(v[(v['head'] == h) & (v['pair_order'] == o)].groupby('label')['run_id'].nunique())}"
+              for h, o in zip(keys["head"], keys["pair_order"])]
+    fig, axes = grid(len(keys), 5.4, 4.2, cols=2, top_lines=3, sharey=True, panel_titles=titles, suptitle=(
+        "What an additive head knows of an image: one number, g(x) (z(a,b) = g(a) + h(b) + c)\n"
+        "boxes: the test images of each digit (5–95 %), pooled over seeds; diamonds: each seed's class mean"))
     digits = sorted(v["label"].unique())
     for ax, (head, order) in zip(axes, zip(keys["head"], keys["pair_order"])):
         p = v[(v["head"] == head) & (v["pair_order"] == order)]
@@ -235,11 +243,7 @@ def image_views(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure | N
         jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(means))
         ax.scatter(means["label"].map(slot) + jitter, means["centred"], marker="D", s=16, color="black", zorder=3)
         ax.axhline(0, color="grey", linewidth=0.8)
-        ax.set(xlabel="digit class of the test image", ylabel="g(x) − median of the run",
-               title=f"{ctx.name('head', head)}, {ctx.name('pair_order', order)}\n"
-                     f"{seeds_text(p.groupby('label')['run_id'].nunique())}")
-    fig.suptitle("What an additive head knows of an image: one number, g(x) (z(a,b) = g(a) + h(b) + c)\n"
-                 "boxes: the test images of each digit (5–95 %), pooled over seeds; diamonds: each seed's class mean")
+        ax.set(xlabel="digit class of the test image", ylabel="g(x) − median of the run")
     return fig
 
 
@@ -268,18 +272,28 @@ def collapse_words(hist: pd.DataFrame, ctx: Context) -> str:
 
 
 def collapse_over_training(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure | None:
-    """The spread (std) of the sigmoid output over the test pairs per epoch: additive heads (dashed) vs heads with
-    an interaction term (solid), seeds as bands."""
+    """The spread (std) of the sigmoid output over the test pairs per epoch, one line per head (mean over seeds,
+    band: their range): additive heads dashed, heads with an interaction term solid; each line its own colour and
+    marker, and the legend lists only what is drawn."""
     h = spread_curves(files.get("history.csv", pd.DataFrame()), ctx)
     if h.empty:
         return None
-    fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
-    sns.lineplot(h.assign(spread=h["test_score_std"].clip(lower=1e-5)), x="epoch", y="spread", hue="curve",
-                 style="structure", style_order=["interacting", "additive"], hue_order=list(dict.fromkeys(h["curve"])),
-                 errorbar=("pi", 100), ax=ax)  # the seeds' range: a t interval would reach below 0 on a log axis
+    h = h.assign(spread=h["test_score_std"].clip(lower=1e-5))  # a log axis: a spread of 0 drawn at 1e-5
+    curves = list(dict.fromkeys(h["curve"]))
+    colours, fig = palette(len(curves)), plt.figure(figsize=(9, 6.2), layout="constrained")
+    ax = fig.add_subplot()
+    for i, curve in enumerate(curves):
+        g = h[h["curve"] == curve].groupby("epoch")["spread"]
+        stats_ = g.agg(["mean", "min", "max"]).reset_index()
+        additive = h.loc[h["curve"] == curve, "structure"].iloc[0] == "additive"
+        ax.plot(stats_["epoch"], stats_["mean"], color=colours[i], marker=MARKERS[i % len(MARKERS)], markersize=5,
+                markevery=max(1, len(stats_) // 8), linestyle="--" if additive else "-", linewidth=1.6,
+                label=f"{curve} ({'additive' if additive else 'interacting'})")
+        ax.fill_between(stats_["epoch"], stats_["min"], stats_["max"], color=colours[i], alpha=0.12, linewidth=0)
     ax.set(yscale="log", xlabel="epoch", ylabel="std of the sigmoid output over test pairs (log scale)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-    fig.suptitle("The output's spread over the test pairs per epoch\nadditive heads dashed, interacting solid; line: mean "
-                 f"over {seeds_text(h.groupby('curve')['run_id'].nunique())}, band: their range")
+    handles, labels = ax.get_legend_handles_labels()
+    below(fig, handles, [wrap(lb, 4.2, 9) for lb in labels], cols=2, fontsize=9)
+    title(fig, "The output's spread over the test pairs per epoch\nadditive heads dashed, interacting solid; line: mean "
+               f"over {seeds_text(h.groupby('curve')['run_id'].nunique())}, band: their range")
     return fig

@@ -14,12 +14,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 from ablation.mechanism import ADDITIVE_TOL, BOUND, FIXED, SWAP_SYMMETRIC  # noqa: E402
 
 from ..judge import mean_ci  # noqa: E402
 from ..select import Context, around_baseline, structured, where  # noqa: E402
-from .kit import CHANCE_KW, chance_line, extra_order, extra_text, grid, names, seeds_text, t_interval  # noqa: E402
+from ..words import plural  # noqa: E402
+from .kit import (CHANCE_KW, MARKERS, below, chance_line, extra_order, extra_text, grid, names, palette,  # noqa: E402
+                  seeds_text, t_interval, title, wrap)
 
 FLOOR = 1e-17  # an interaction that is exactly 0 is drawn here (the log axis has no 0)
 MAX_DOTS = 10  # single-seed dots drawn per bar (the lowest seeds); the bar and its interval use every seed
@@ -41,26 +44,37 @@ def dots(ax: plt.Axes, df: pd.DataFrame, x: str, hue: str, y: str, order: list, 
 
 def interaction_map(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure | None:
     """Every run: its measured interaction after training (log) against its test accuracy; colour = head,
-    marker = pair order. Additive heads sit at rounding level on the left, at chance under random order."""
+    marker = pair order. Additive heads sit at rounding level on the left, at chance under random order. Narrow,
+    with large type and the legend under the plot: the report's one figure, read on a phone too."""
     d = runs[runs["interaction"].notna()]
     if d.empty:
         return None
-    w = ctx.words.in_words(d, ["head", "pair_order"]).assign(x=d["interaction"].clip(lower=FLOOR), acc=100 * d["test_acc"])
-    fig, ax = plt.subplots(figsize=(10.5, 5.6), layout="constrained")
-    sns.scatterplot(w, x="x", y="acc", hue="head", style="pair_order", hue_order=names(d, "head", ctx),
-                    style_order=names(d, "pair_order", ctx), s=55, alpha=0.8, ax=ax)
+    heads, orders = ctx.words.levels(d["head"], "head"), ctx.words.levels(d["pair_order"], "pair_order")
+    colours = dict(zip(heads, palette(len(heads))))
+    marker = dict(zip(orders, MARKERS))
+    fig, ax = plt.subplots(figsize=(5.4, 7.4), layout="constrained")
+    for (h, o), g in d.groupby(["head", "pair_order"], observed=True, sort=False):
+        ax.scatter(g["interaction"].clip(lower=FLOOR), 100 * g["test_acc"], s=60, alpha=0.85, color=colours[h],
+                   marker=marker[o], edgecolors="white", linewidths=0.5, zorder=3)
+    ax.axhline(50, **CHANCE_KW)
+    ax.axhline(100 * BOUND, color="firebrick", linestyle=":", linewidth=1.4)
+    ax.axvline(ADDITIVE_TOL, color="grey", linestyle="-.", linewidth=1)
     ax.set_xscale("log")
-    ax.axhline(50, **CHANCE_KW, label="chance (50 %)")
-    ax.axhline(100 * BOUND, color="firebrick", linestyle=":", linewidth=1.4,
-               label=f"{100 * BOUND:.0f} %: most an additive head can reach on swap-symmetric pairs")
-    ax.axvline(ADDITIVE_TOL, color="grey", linestyle="-.", linewidth=1,
-               label=f"additive ≤ {ADDITIVE_TOL:g} (rounding ≈ 1e-16)")
-    ax.set(xlim=(FLOOR / 3, max(10.0, 3 * float(w["x"].max()))), ylim=(0, 102),
-           xlabel="interaction after training (mixed difference relative to the logit's spread; log scale)",
-           ylabel="test accuracy (%)")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="head · pair order")
-    fig.suptitle("Every run: does its head compare the two images (x), and does it learn (y)?\n"
-                 f"{len(d)} runs, {ctx.setting({k: v for k, v in ctx.fixed.items() if k in ('data', 'epochs')})}")
+    ax.set(xlim=(FLOOR / 3, max(10.0, 3 * float(d["interaction"].max()))), ylim=(0, 102), ylabel="test accuracy (%)")
+    ax.set_xlabel(wrap("interaction after training (mixed difference relative to the logit's spread; log scale)", 4.9,
+                       plt.rcParams["axes.labelsize"]))
+    dot = lambda colour, m, label: Line2D([], [], linestyle="", marker=m, color=colour, markersize=8, label=label)  # noqa: E731
+    handles = ([dot(colours[h], "o", ctx.name("head", h)) for h in heads]
+               + [dot("dimgrey", marker[o], ctx.name("pair_order", o)) for o in orders]
+               + [Line2D([], [], **CHANCE_KW, label="chance (50 %)"),
+                  Line2D([], [], color="firebrick", linestyle=":", linewidth=1.4,
+                         label=f"{100 * BOUND:.0f} %: the most an additive head can reach on swap-symmetric pairs"),
+                  Line2D([], [], color="grey", linestyle="-.", linewidth=1,
+                         label=f"additive: interaction ≤ {ADDITIVE_TOL:g} (rounding ≈ 1e-16)")])
+    size = 12
+    below(fig, handles, [wrap(h.get_label(), 2.3, size) for h in handles], cols=2, fontsize=size)
+    title(fig, "Every run: does its head compare the two images (x), and does it learn (y)?\n"
+               f"{plural(len(d), 'run')}, {ctx.setting({k: v for k, v in ctx.fixed.items() if k in ('data', 'epochs')})}")
     return fig
 
 
@@ -79,8 +93,14 @@ def accuracy_by_head(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figur
               for c in names(d, "convention", ctx) for e in names(d, "encoder", ctx)]
     panels = [p for p in panels if (w["panel"] == p).any()]
     kw = dict(x="head", y="acc", hue="depth", order=names(d, "head", ctx), hue_order=names(d, "depth", ctx))
-    fig, axes = grid(len(panels), 5.6, 5.2, cols=2, title_lines=2 if extra else 1, top_lines=2, bottom=0.7,
-                     xticks=1.5, sharey=True)
+    n = d.groupby(["head", "depth", "encoder", "convention", *extra], dropna=False).size()
+    entries = len(kw["hue_order"]) + 1  # the legend: each depth and the chance line, three to a row
+    fig, axes = grid(len(panels), 5.6, 5.2, cols=2, title_lines=2 if extra else 1, top_lines=2,
+                     bottom=0.45 + 0.25 * -(-entries // 3),
+                     xticks=1.5, sharey=True, panel_titles=panels, suptitle=(
+                         f"Test accuracy by head and hidden layers ({ctx.name('loss', ctx.baseline.get('loss'))}, random "
+                         f"pair order)\nbars: mean over {seeds_text(n)}, whiskers: 95 % CI, dots: single seeds (at most "
+                         f"{MAX_DOTS})"))
     for ax, name in zip(axes, panels):
         p = w[w["panel"] == name]
         sns.barplot(p, ax=ax, errorbar=t_interval, capsize=0.15, alpha=0.8, legend=ax is axes[0], **kw)
@@ -89,17 +109,14 @@ def accuracy_by_head(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figur
         for i, head in enumerate(kw["order"]):
             if head not in set(p["head"]):
                 ax.text(i, 4, "not run", ha="center", color="grey", fontsize=9)
-        ax.set(ylim=(0, 102), xlabel="", ylabel="test accuracy (%)", title=name)
+        ax.set(ylim=(0, 102), xlabel="", ylabel="test accuracy (%)")
         ax.tick_params(axis="x", labelrotation=30)
         for label in ax.get_xticklabels():
             label.set_horizontalalignment("right")
     handles, labels = axes[0].get_legend_handles_labels()
     axes[0].get_legend().remove()
-    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=len(labels), frameon=False,
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(labels), 3), frameon=False,
                title="hidden layers after the merge (dashed: chance)")
-    n = d.groupby(["head", "depth", "encoder", "convention", *extra], dropna=False).size()
-    fig.suptitle(f"Test accuracy by head and hidden layers ({ctx.name('loss', ctx.baseline.get('loss'))}, random pair "
-                 f"order)\nbars: mean over {seeds_text(n)}, whiskers: 95 % CI, dots: single seeds (at most {MAX_DOTS})")
     return fig
 
 
@@ -127,11 +144,13 @@ def pair_order_control(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Fig
                label=f"{100 * BOUND:.0f} %: most an additive head can score over both orders")
     ax.set(ylim=(0, 102), xlabel="", ylabel="test accuracy (%)")
     ax.tick_params(axis="x", labelsize=8)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="test pairs scored with")
+    handles, labels = ax.get_legend_handles_labels()
+    ax.get_legend().remove()
+    below(fig, handles, labels, cols=3, fontsize=9, title="test pairs scored with")
     fixed = ", ".join(ctx.name("pair_order", o) for o in FIXED)
-    ax.set_title(f"The control: additive heads (no hidden layer) on random-order pairs vs {fixed}\n"
-                 f"bars: mean over {seeds_text(d.groupby('group').size())}, whiskers: 95 % CI, dots: single seeds "
-                 f"(at most {MAX_DOTS})")
+    title(fig, f"The control: additive heads (no hidden layer) on random-order pairs vs {fixed}\n"
+               f"bars: mean over {seeds_text(d.groupby('group').size())}, whiskers: 95 % CI, dots: single seeds "
+               f"(at most {MAX_DOTS})")
     return fig
 
 
@@ -162,8 +181,8 @@ def convention_grid(runs: pd.DataFrame, files: dict, ctx: Context) -> plt.Figure
             ax.text(j + 0.5, i + 0.5, text.iat[i, j], ha="center", va="center", fontsize=9, color="grey")
     ax.grid(False)
     ax.set(xlabel="loss and sign convention", ylabel="")
-    ax.set_title(f"Head × loss sign convention (no hidden layer, {ctx.name('encoder', ctx.baseline.get('encoder'))}, "
-                 "random pair order)\ncell: mean test accuracy ± half-width of the 95 % CI over seeds; 50 % is chance")
+    title(fig, f"Head × loss sign convention (no hidden layer, {ctx.name('encoder', ctx.baseline.get('encoder'))}, "
+               "random pair order)\ncell: mean test accuracy ± half-width of the 95 % CI over seeds; 50 % is chance")
     ax.tick_params(axis="y", rotation=0)
     return fig
 
