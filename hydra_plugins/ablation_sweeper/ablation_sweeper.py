@@ -87,8 +87,14 @@ def run_cost(cfg: DictConfig) -> float:
 
 
 def max_stack(cfg: DictConfig) -> int:
+    """How many runs of a cell may train together: the encoder's limit, and one where the optimizer's update is
+    not element-wise (measured by ablation.recipe: one optimizer over a stack would mix its runs)."""
     from hydra.utils import get_class
 
+    from ablation import recipe
+
+    if not recipe.elementwise(cfg):
+        return 1
     return int(getattr(get_class(cfg.encoder._target_), "max_stack", 0))
 
 
@@ -219,7 +225,7 @@ class AblationSweeper(BasicSweeper):
     def plan(self, jobs: List[List[str]]) -> List[Job]:
         """Every job composed, validated and named by its run id; one config per head × depth kept in
         `self.heads` (for the pre-flight diagnosis) with the pair orders the grid runs it on."""
-        from ablation import runclaims
+        from ablation import recipe, runclaims
         from ablation.config import ConfigError, seed_problem, skip_reason, validate
         from ablation.identity import identity, identity_hash
         from ablation.placement import decide, register_resolver, with_device, workers_of
@@ -233,6 +239,7 @@ class AblationSweeper(BasicSweeper):
         cache: Dict[Any, Any] = {}  # compose_cell's: parsed overrides, group configs, cells
         checked: Dict[tuple, Dict[str, Any]] = {}  # per cell: what its first valid seed gave (seed-free parts)
         self.heads: Dict[str, Tuple[DictConfig, List[str]]] = {}
+        self.alone: set = set()  # optimizers whose update is not element-wise: their runs train one at a time
         for i, overrides in enumerate(jobs):
             try:
                 cfg, cell = self.compose_cell(list(overrides), cache)
@@ -265,6 +272,8 @@ class AblationSweeper(BasicSweeper):
                     orders = self.heads[head][1]
                     if cfg.data.pair_order not in orders:
                         orders.append(cfg.data.pair_order)
+                if not recipe.elementwise(cfg):
+                    self.alone.add(str(cfg.optimizer.get("_target_")))
                 if not interpolates(cfg):  # else a value may follow the seed: each seed is checked in full
                     checked[cell] = known
             rid = identity_hash(ident)
@@ -303,6 +312,9 @@ class AblationSweeper(BasicSweeper):
         for j in jobs:
             if j.action != "train" or self.config.dry_run or j.elsewhere:
                 print(f"  {j.action:<9} {j.run_id}  {j.what}  {j.detail}", flush=True)
+        if self.alone:
+            print(f"optimizer {', '.join(sorted(self.alone))}: its update is not element-wise (measured), so its runs "
+                  "train one at a time, not with the other seeds of their cell", flush=True)
         if self.heads:
             from ablation.sweep import preflight
 
