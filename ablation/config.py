@@ -9,7 +9,7 @@ from hydra.errors import CompactHydraException
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig
 
-from . import runclaims, schema
+from . import recipe, runclaims, schema
 from .contract import name_of, problems as contract_problems
 from .data import PAIR_ORDERS, DataError, IdxFolder
 from .identity import experiment_dict, resolved, run_id  # noqa: F401 - the sweep's and tests' entry points
@@ -42,6 +42,8 @@ def factors(cfg: DictConfig) -> dict[str, Any]:
         "data": component_name(cfg.data),
         "seed": cfg.seed,
         "epochs": cfg.train.epochs,
+        "optimizer": recipe.name(cfg, "optimizer"),
+        "schedule": recipe.name(cfg, "schedule"),
     }
 
 
@@ -93,9 +95,6 @@ def config_problems(cfg: DictConfig, check_data: bool = True, check_output: bool
     need(seed is None, seed or "")
     need(_is_int(t.epochs) and t.epochs > 0, f"train.epochs must be an integer > 0, got {t.epochs!r}")
     need(_is_int(t.batch_size) and t.batch_size > 0, f"train.batch_size must be an integer > 0, got {t.batch_size!r}")
-    need(_is_num(t.lr) and t.lr > 0, f"train.lr must be a number > 0, got {t.lr!r}")
-    need(_is_num(t.rho) and 0 <= t.rho < 1, f"train.rho must be in [0, 1), got {t.rho!r}")
-    need(_is_num(t.eps) and t.eps > 0, f"train.eps must be a number > 0, got {t.eps!r}")
     need(t.init in INITS, f"train.init must be one of {INITS}, got {t.init!r}")
     bad_device = device_problem(cfg.get("device", "cpu"), workers)
     need(bad_device is None, bad_device or "")
@@ -111,12 +110,16 @@ def config_problems(cfg: DictConfig, check_data: bool = True, check_output: bool
     need(cfg.data.pair_order in PAIR_ORDERS, f"data.pair_order must be one of {PAIR_ORDERS}, got {cfg.data.pair_order!r}")
     problems += schema.problems(cfg)
     for group in schema.COMPONENTS:
+        if group == "schedule" and "_target_" not in cfg.get(group, {}):
+            continue  # schedule=none: a constant learning rate
         try:
             get_class(cfg[group]._target_)
         except Exception as e:  # noqa: BLE001 - any import failure is a config problem here
             problems.append(f"{group}._target_ {cfg[group].get('_target_')!r} cannot be imported: {e}")
     if not problems:
         problems += contract_problems(cfg)
+        bad_recipe = recipe.problem(cfg)
+        need(bad_recipe is None, bad_recipe or "")
     if check_data and not problems and issubclass(get_class(cfg.data._target_), IdxFolder):
         try:
             instantiate(cfg.data).check()

@@ -32,6 +32,7 @@ NON_IDENTITY = (*RUNTIME, "data.root", "data.download", "data.mirror")
 TRAINING_MODULES = (
     "ablation.data", "ablation.pairs", "ablation.encoders", "ablation.heads", "ablation.losses", "ablation.model",
     "ablation.train", "ablation.diagnostics", "ablation.stacked", "ablation.structure", "ablation.device",
+    "ablation.recipe",
 )
 
 
@@ -54,7 +55,7 @@ def experiment_dict(cfg: DictConfig) -> dict[str, Any]:
 
 
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """{'train': {'lr': 1e-3}} → {'train.lr': 1e-3}; lists become JSON text so every value is a scalar."""
+    """{'train': {'epochs': 3}} → {'train.epochs': 3}; lists become JSON text so every value is a scalar."""
     out: dict[str, Any] = {}
     for k, v in d.items():
         key = f"{prefix}{k}"
@@ -94,8 +95,9 @@ def module_fingerprint(module: str) -> str:
 
 
 def code_modules(targets: Iterable[str]) -> tuple[str, ...]:
-    """The training modules plus the module of every component class that lives outside them (a user's own)."""
-    extra = {t.rsplit(".", 1)[0] for t in targets if t and "." in t}
+    """The training modules plus the module of every component class that lives outside them (a user's own).
+    PyTorch's own classes (torch.optim's) are not: like torch itself, they are not part of a run's identity."""
+    extra = {t.rsplit(".", 1)[0] for t in targets if t and "." in t and not t.startswith("torch.")}
     return tuple(sorted(set(TRAINING_MODULES) | extra))
 
 

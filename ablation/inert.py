@@ -64,6 +64,8 @@ def state(obj: Any) -> list[Any]:
 def inert_keys(group: str, node_json: str, depth: int) -> tuple[str, ...]:
     """The keys of a component's config (`node_json`, resolved) that cannot change what it builds at this depth."""
     node = json.loads(node_json)
+    if node.get("_partial_"):  # a constructor the trainer completes (an optimizer, a schedule): nothing built to compare
+        return ()
     kwargs = {"dim": PROBE_DIM, "depth": depth} if group == "head" else {}
     try:
         base = state(_build(node, kwargs))

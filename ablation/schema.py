@@ -18,11 +18,13 @@ from hydra.utils import get_class
 # Where and how fast a run happens, not what it measures: read by the sweep, left out of a run's identity.
 RUNTIME = ("results_dir", "threads", "progress", "dry_run", "claim_heartbeat_s", "claim_timeout_s")
 RUN = ("depth", "seed", "device")  # read by the training code and part of a run's identity
-TRAIN = ("epochs", "batch_size", "lr", "rho", "eps", "init")  # train.*: ablation/train.py's recipe
-COMPONENTS = ("data", "encoder", "head", "loss")  # each built from its `_target_` with the group's other keys
+TRAIN = ("epochs", "batch_size", "init")  # train.*: ablation/train.py's protocol (its optimizer: `optimizer`)
+COMPONENTS = ("data", "encoder", "head", "loss", "optimizer", "schedule")  # each built from its `_target_` with
+# the group's other keys; `schedule=none` has no `_target_` and takes no key
 JOB = ("run_ids", "bundle_seeds")  # the sweeper's per-job keys, taken out before a run reads its config
 INSTANTIATE = ("_target_", "_recursive_", "_convert_", "_partial_", "_args_")  # Hydra's own, read by instantiate
-PASSED = {"head": {"dim": "encoder.dim", "depth": "depth"}}  # arguments the model passes itself, from these keys
+PASSED = {"head": {"dim": "encoder.dim", "depth": "depth"},  # arguments the trainer passes itself, from these keys
+          "optimizer": {"params": "the model's parameters"}, "schedule": {"optimizer": "the run's optimizer"}}
 TOP = RUN + RUNTIME + ("train",) + COMPONENTS
 
 
@@ -104,6 +106,10 @@ def problems(cfg: Mapping[str, Any], job_keys: bool = False) -> list[str]:
                   for k in train if k not in TRAIN]
     for group in COMPONENTS:
         node = cfg.get(group)
+        if group == "schedule" and hasattr(node, "keys") and "_target_" not in node:  # schedule=none
+            found += [f"schedule.{k}: schedule=none takes no keys; pick a schedule first (e.g. schedule=step)"
+                      for k in node]
+            continue
         if not hasattr(node, "keys") or not isinstance(node.get("_target_"), str):
             continue  # a missing or unimportable target is config.validate's to report
         names, anything = _safe_takes(node["_target_"])
@@ -111,8 +117,9 @@ def problems(cfg: Mapping[str, Any], job_keys: bool = False) -> list[str]:
             if k in INSTANTIATE:
                 continue
             if k in PASSED.get(group, {}):
-                found.append(f"{group}.{k}: set by the model from {PASSED[group][k]}, not from the config; "
-                             f"did you mean {PASSED[group][k]}?")
+                source = PASSED[group][k]
+                hint = f"; did you mean {source}?" if "." in source else ""
+                found.append(f"{group}.{k}: set by the trainer from {source}, not from the config{hint}")
             elif not anything and k not in names:
                 cls = node["_target_"]
                 takes_text = ", ".join(n for n in names if n not in PASSED.get(group, {})) or "no keys"

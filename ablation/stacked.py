@@ -1,8 +1,8 @@
 """Several runs trained at once: K models of the same shapes with their weights stacked on a leading dimension.
 
 Every run of a bundle keeps what makes it that run: its own initial weights (its seed), its own training
-pairs and epoch shuffles (its own generator), its own dropout masks (its own generator) and its own RMSprop
-state. Only the kernels are shared: a linear layer is one `baddbmm` over the (K, B, n) slices, element-wise
+pairs and epoch shuffles (its own generator), its own dropout masks (its own generator) and its own optimizer
+state (one optimizer over the stack is one per run only for an element-wise update: ablation.recipe measures it). Only the kernels are shared: a linear layer is one `baddbmm` over the (K, B, n) slices, element-wise
 ops run on all K slices at once, and every reduction is over a model's own slice (the loss is a mean per
 model; the sum over models that autograd starts from passes exactly 1.0 to each). So a model's numbers do not
 depend on which other models share its bundle; a lone run is the same code with K = 1
@@ -20,9 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
+from omegaconf import DictConfig
 from torch import nn
 
-from . import device
+from . import device, recipe
 from .encoders import Dropout
 from .heads import LearnedHead
 from .losses import PairLoss
@@ -73,6 +74,9 @@ class Stack:
         place = next(iter(named[0].values())).device if named[0] else torch.device("cpu")
         self.flat = torch.empty(total, device=place)
         self.grad = torch.zeros(total, device=place)
+        # the whole stack as one tensor for an element-wise optimizer: one update pass a step
+        self.flat_param = nn.Parameter(torch.empty(0, device=place))
+        self.flat_param.data, self.flat_param.grad = self.flat, self.grad
         self.params: dict[str, nn.Parameter] = {}
         offset = 0
         for name, shape in shapes.items():
@@ -99,6 +103,21 @@ class Stack:
                 raise NotStackable(f"{type(head).__name__} has weights outside its hidden and output layers")
         elif any(True for _ in head.parameters()):
             raise NotStackable(f"{type(head).__name__} has weights but is not a LearnedHead (merge, hidden, out)")
+
+    def optimizer_params(self, elementwise: bool) -> list[torch.Tensor]:
+        """What the optimizer is given: the flat buffer when its update is element-wise (every model's update is
+        its own however many share it), else the lone model's own parameters, their gradients wired to the stack's."""
+        if elementwise:
+            return [self.flat_param]
+        if self.k != 1:
+            raise NotStackable("an optimizer whose update is not element-wise trains its runs one at a time")
+        params = dict(self.models[0].named_parameters())
+        for name, p in params.items():
+            p.grad = self.params[name].grad[0]
+        return list(params.values())
+
+    def zero_grad(self) -> None:
+        self.grad.zero_()
 
     def check(self, module: nn.Module) -> None:
         for m in module.modules():
@@ -194,38 +213,8 @@ def dropout(module: Dropout, x: torch.Tensor, states: Sequence[ModelState]) -> t
     return x * keep.div_(1.0 - p)
 
 
-class BufferRMSprop:
-    """torch's RMSprop (no momentum, not centred) on one flat parameter buffer and its gradient buffer.
-
-    Five kernels a step whatever the number of tensors; element-wise, so with stacked weights each model's
-    update is its own. The arithmetic is torch.optim.RMSprop's, op for op (the benchmark checks bit-identity).
-    """
-
-    def __init__(self, flat: torch.Tensor, grad: torch.Tensor, lr: float, alpha: float, eps: float) -> None:
-        self.flat, self.grad = flat, grad
-        self.square_avg, self.denom = torch.zeros_like(flat), torch.empty_like(flat)
-        self.lr, self.alpha, self.eps = lr, alpha, eps
-
-    def zero_grad(self) -> None:
-        self.grad.zero_()
-
-    @torch.no_grad()
-    def step(self) -> None:
-        g = self.grad
-        self.square_avg.mul_(self.alpha).addcmul_(g, g, value=1 - self.alpha)
-        torch.sqrt(self.square_avg, out=self.denom).add_(self.eps)
-        self.flat.addcdiv_(g, self.denom, value=-self.lr)
-
-
-class StackedRMSprop(BufferRMSprop):
-    """RMSprop on a stack's flat buffers."""
-
-    def __init__(self, stack: Stack, lr: float, alpha: float, eps: float) -> None:
-        super().__init__(stack.flat, stack.grad, lr, alpha, eps)
-
-
 def train_epoch(
-    stack: Stack, loss_fn: PairLoss, opt: StackedRMSprop, x: torch.Tensor, states: Sequence[ModelState],
+    stack: Stack, loss_fn: PairLoss, opt: torch.optim.Optimizer, x: torch.Tensor, states: Sequence[ModelState],
     batch_size: int,
 ) -> tuple[list[float], list[float]]:
     """One shuffled pass of every model over its own pairs, in Keras batches, all models in step.
@@ -254,16 +243,22 @@ def train_epoch(
             keep = torch.cat([torch.ones(j - i, device=dev), torch.zeros(extra, device=dev)])
         # per model its a-images over its b-images; all K models' images in one gather
         xb = x.index_select(0, torch.cat([a, b], dim=1).reshape(-1)).view(k, 2 * a.shape[1], x.shape[1])
-        ea, eb = stack.encode(xb, states).chunk(2, dim=1)  # (K, B, D) each
-        score, logit = stack.head(ea, eb, states)  # (K, B)
-        per_pair = loss_fn.per_pair(score, logit, yb)
-        # each model's own mean over its own pairs
-        loss = per_pair.mean(dim=-1) if keep is None else (per_pair * keep).sum(dim=-1) / (j - i)  # (K,)
-        opt.zero_grad()
-        loss.sum().backward()  # d(sum)/d(loss_k) = 1: each model gets exactly its own gradient
-        opt.step()
-        scores[:, i:j] = score.detach()[:, : j - i]
-        losses[:, s] = loss.detach()
+        out: dict[str, torch.Tensor] = {}
+
+        def closure(xb=xb, yb=yb, keep=keep, n_b=j - i) -> torch.Tensor:
+            ea, eb = stack.encode(xb, states).chunk(2, dim=1)  # (K, B, D) each
+            out["score"], logit = stack.head(ea, eb, states)  # (K, B)
+            per_pair = loss_fn.per_pair(out["score"], logit, yb)
+            # each model's own mean over its own pairs
+            out["loss"] = per_pair.mean(dim=-1) if keep is None else (per_pair * keep).sum(dim=-1) / n_b  # (K,)
+            stack.zero_grad()
+            total = out["loss"].sum()
+            total.backward()  # d(sum)/d(loss_k) = 1: each model gets exactly its own gradient
+            return total
+
+        recipe.step(opt, closure)
+        scores[:, i:j] = out["score"].detach()[:, : j - i]
+        losses[:, s] = out["loss"].detach()
     sizes = torch.full((steps,), batch_size, dtype=torch.float64, device=dev)
     sizes[-1] = n - batch_size * (steps - 1)
     totals = torch.stack([(losses[m].double() * sizes).sum() for m in range(k)])  # each model's own reduction
@@ -273,27 +268,31 @@ def train_epoch(
 
 
 def fit(
-    stack: Stack, loss_fn: PairLoss, states: Sequence[ModelState], x: torch.Tensor, epochs: int,
-    batch_size: int, lr: float, rho: float, eps: float,
+    stack: Stack, loss_fn: PairLoss, states: Sequence[ModelState], x: torch.Tensor, cfg: DictConfig,
     evaluate: Callable[[int, int], dict[str, float]], bar: Callable[[dict[str, str]], None] | None = None,
 ) -> None:
-    """Train all models for `epochs`, filling each model's history; `evaluate(k, epoch)` scores model k.
+    """Train all models for `cfg.train.epochs` by the run's recipe (ablation.recipe), filling each model's history;
+    `evaluate(k, epoch)` scores model k.
 
     A model whose epoch loss is not finite is marked diverged at that epoch and its history ends there; it
     keeps running in the stack (its NaNs stay in its own slice) and training stops once every model diverged.
     """
-    opt = StackedRMSprop(stack, lr=lr, alpha=rho, eps=eps)
+    opt = recipe.optimizer(cfg, stack.optimizer_params(recipe.elementwise(cfg)))
+    sched = recipe.schedule(cfg, opt)
     for m in stack.models:
         m.train()
-    for epoch in range(epochs):
+    for epoch in range(cfg.train.epochs):
         t0 = time.perf_counter()
-        mean_loss, accuracy = train_epoch(stack, loss_fn, opt, x, states, batch_size)
+        lr = opt.param_groups[0]["lr"]
+        mean_loss, accuracy = train_epoch(stack, loss_fn, opt, x, states, cfg.train.batch_size)
+        if sched is not None:
+            sched.step()
         train_s = time.perf_counter() - t0
         for k, st in enumerate(states):
             if st.diverged_at is not None:
                 continue
             t1 = time.perf_counter()
-            row = {"epoch": epoch + 1, "loss": mean_loss[k], "train_acc": accuracy[k], **evaluate(k, epoch)}
+            row = {"epoch": epoch + 1, "loss": mean_loss[k], "train_acc": accuracy[k], "lr": lr, **evaluate(k, epoch)}
             row["seconds"] = train_s / stack.k + time.perf_counter() - t1  # this model's share of the epoch
             st.history.append(row)
             if not math.isfinite(mean_loss[k]):

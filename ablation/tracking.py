@@ -58,7 +58,7 @@ class Exported:
 
 
 def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
-    """{'train': {'lr': 0.001}} → {'train.lr': 0.001}; lists kept as JSON."""
+    """{'train': {'epochs': 3}} → {'train.epochs': 3}; lists kept as JSON."""
     if isinstance(node, dict):
         out: dict[str, Any] = {}
         for k, v in node.items():

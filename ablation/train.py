@@ -6,7 +6,7 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from . import device, stacked, structure
+from . import device, recipe, stacked, structure
 from .data import Split
 from .diagnostics import diagnose, predict_same
 from .heads import Head
@@ -77,27 +77,8 @@ def smaller_first(y: np.ndarray, pairs: np.ndarray, same: np.ndarray) -> float:
     return float(np.mean(y[neg[:, 0]] < y[neg[:, 1]])) if len(neg) else float("nan")
 
 
-class FlatRMSprop(stacked.BufferRMSprop):
-    """RMSprop for one model: its parameters and their gradients become views into two contiguous buffers,
-    so zero_grad is one fill and the update one pass (5 kernels a step instead of 6 per tensor)."""
-
-    def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, alpha: float, eps: float) -> None:
-        params = [p for p in params if p.requires_grad]
-        total = sum(p.numel() for p in params)
-        place = params[0].device if params else torch.device("cpu")
-        flat, grad = torch.empty(total, device=place), torch.zeros(total, device=place)
-        offset = 0
-        for p in params:
-            k = p.numel()
-            flat[offset : offset + k].copy_(p.detach().reshape(-1))
-            p.data = flat[offset : offset + k].view_as(p)
-            p.grad = grad[offset : offset + k].view_as(p)  # backward accumulates into the buffer
-            offset += k
-        super().__init__(flat, grad, lr, alpha, eps)
-
-
 def train_epoch(
-    model: Siamese, loss_fn: PairLoss, opt: FlatRMSprop | torch.optim.Optimizer, x: torch.Tensor,
+    model: Siamese, loss_fn: PairLoss, opt: torch.optim.Optimizer, x: torch.Tensor,
     pairs: torch.Tensor, labels: torch.Tensor, batch_size: int, generator: torch.Generator,
 ) -> tuple[float, float]:
     """One shuffled pass in Keras batches; returns (mean loss, running accuracy in training mode).
@@ -117,13 +98,18 @@ def train_epoch(
         j = min(i + batch_size, n)
         # Stack the a-images over the b-images: one gather, one encoder call for both branches.
         xb = x.index_select(0, torch.cat([pa[i:j], pb[i:j]]))  # (2B, 784)
-        score, logit = model.head(*model.encoder(xb).chunk(2))  # (B,)
-        loss = loss_fn(score, logit, y[i:j])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        scores[i:j] = score.detach()
-        losses[k] = loss.detach()
+        out: dict[str, torch.Tensor] = {}
+
+        def closure(xb=xb, yb=y[i:j]) -> torch.Tensor:
+            score, logit = model.head(*model.encoder(xb).chunk(2))  # (B,)
+            out["score"], out["loss"] = score, loss_fn(score, logit, yb)
+            opt.zero_grad()
+            out["loss"].backward()
+            return out["loss"]
+
+        recipe.step(opt, closure)
+        scores[i:j] = out["score"].detach()
+        losses[k] = out["loss"].detach()
     sizes = torch.full_like(losses, batch_size)
     sizes[-1] = n - batch_size * (len(losses) - 1)
     total = (losses.double() * sizes.double()).sum()
@@ -152,6 +138,8 @@ def train_bundle(cfgs: list[DictConfig], progress: bool = False, job: int = 0) -
             for c in cfgs]
     if any(c != cell[0] for c in cell[1:]):
         raise ValueError("runs trained together must differ in nothing but their seed")
+    if len(cfgs) > 1 and not recipe.elementwise(cfg0):  # one optimizer over the stack would mix the runs
+        return [r for cfg in cfgs for r in train_bundle([cfg], progress, job)]
     place = device.resolve(cfg0.get("device", "cpu"), job)
     seed_everything(cfg0.seed, cfg0.threads)
     data = instantiate(cfg0.data)
@@ -194,11 +182,10 @@ def train_bundle(cfgs: list[DictConfig], progress: bool = False, job: int = 0) -
         bar.set_postfix(postfix)
 
     if stack is not None:
-        stacked.fit(stack, loss_fn, states, x_tr, cfg0.train.epochs, cfg0.train.batch_size, cfg0.train.lr,
-                    cfg0.train.rho, cfg0.train.eps, evaluate, advance)
+        stacked.fit(stack, loss_fn, states, x_tr, cfg0, evaluate, advance)
     else:
         for k, (model, st) in enumerate(zip(models, states)):
-            fit_alone(model, loss_fn, st, x_tr, cfg0.train, lambda epoch, k=k: evaluate(k, epoch), advance)
+            fit_alone(model, loss_fn, st, x_tr, cfg0, lambda epoch, k=k: evaluate(k, epoch), advance)
     bar.close()
     results = []
     for (cfg, model, loss_fn, tr, te, te_pairs, quads, init), st in zip(runs, states):
@@ -216,21 +203,27 @@ def train_bundle(cfgs: list[DictConfig], progress: bool = False, job: int = 0) -
 
 
 def fit_alone(
-    model: Siamese, loss_fn: PairLoss, st: stacked.ModelState, x: torch.Tensor, t: DictConfig,
+    model: Siamese, loss_fn: PairLoss, st: stacked.ModelState, x: torch.Tensor, cfg: DictConfig,
     evaluate: Callable[[int], dict[str, float]], bar: Callable[[dict[str, str]], None],
 ) -> None:
-    """One model that the stacked trainer cannot run (stacked.NotStackable), trained by the plain loop.
+    """One model that the stacked trainer cannot run (stacked.NotStackable), trained by the plain loop with the
+    run's recipe (ablation.recipe) on its own parameters.
 
     Whether it was built alone or beside others, it draws its dropout masks from its own dropout stream
     (saved in its state, see device.dropout_generator): its layers draw from their device's default
     generator, set to that stream, so its numbers do not depend on the bundle either."""
     device.default_generator(x.device).set_state(st.dropout.get_state())
-    opt = FlatRMSprop(model.parameters(), lr=t.lr, alpha=t.rho, eps=t.eps)
+    opt = recipe.optimizer(cfg, (p for p in model.parameters() if p.requires_grad))
+    sched = recipe.schedule(cfg, opt)
+    t = cfg.train
     model.train()
     for epoch in range(t.epochs):
         t0 = time.perf_counter()
+        lr = opt.param_groups[0]["lr"]
         loss, accuracy = train_epoch(model, loss_fn, opt, x, st.pairs, st.labels, t.batch_size, st.shuffle)
-        st.history.append({"epoch": epoch + 1, "loss": loss, "train_acc": accuracy, **evaluate(epoch),
+        if sched is not None:
+            sched.step()
+        st.history.append({"epoch": epoch + 1, "loss": loss, "train_acc": accuracy, "lr": lr, **evaluate(epoch),
                            "seconds": time.perf_counter() - t0})
         bar({"loss": f"{loss:.4f}"})
         if not math.isfinite(loss):

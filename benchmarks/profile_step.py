@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_speed import BS, config, mnist_sized, stack_of, states_for  # noqa: E402
 
 from ablation import stacked  # noqa: E402
-from ablation.train import FlatRMSprop, build, train_epoch  # noqa: E402
+from ablation.train import build, train_epoch  # noqa: E402
 
 
 def main() -> None:
@@ -38,13 +38,13 @@ def main() -> None:
     k = max(args.stacked, 1)
     if args.stacked:
         stack, loss_fn = stack_of(k, f"encoder={args.encoder}", "head=distance", "loss=contrastive")
-        opt = stacked.StackedRMSprop(stack, 1e-3, 0.9, 1e-7)
+        opt = torch.optim.RMSprop(stack.optimizer_params(True), lr=1e-3, alpha=0.9, eps=1e-7)
         states = states_for(k, *sub[1:])
         run = lambda: stacked.train_epoch(stack, loss_fn, opt, x, states, BS)  # noqa: E731
     else:
         torch.manual_seed(0)
         model, loss_fn = build(config(f"encoder={args.encoder}", "head=distance", "loss=contrastive"))
-        opt = FlatRMSprop(model.parameters(), 1e-3, 0.9, 1e-7)
+        opt = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
         gen = torch.Generator().manual_seed(0)
         run = lambda: train_epoch(model, loss_fn, opt, *sub, BS, gen)  # noqa: E731
     run()  # warm-up

@@ -36,7 +36,7 @@ from train_speed import (BS, config, cpu, gemm_rate, linear_shapes, load, mnist_
                          states_for)
 
 from ablation import stacked  # noqa: E402
-from ablation.train import FlatRMSprop, build, train_epoch  # noqa: E402
+from ablation.train import build, train_epoch  # noqa: E402
 
 SWEEP = ["-m", "hydra/launcher=parallel", "progress=false"]
 PRESETS = ("question", "seed_question")  # the quick start's preset; older revisions called it seed_question
@@ -111,7 +111,7 @@ def epoch_costs(threads: int, reps: int, steps: int) -> None:
     for enc in ("mlp", "cnn"):
         for k in (1, 3):
             stack, loss_fn = stack_of(k, f"encoder={enc}", "head=distance", "loss=contrastive")
-            opt = stacked.StackedRMSprop(stack, 1e-3, 0.9, 1e-7)
+            opt = torch.optim.RMSprop(stack.optimizer_params(True), lr=1e-3, alpha=0.9, eps=1e-7)
             setups[(enc, k)] = (stack, loss_fn, opt, states_for(k, *sub))
     times = interleaved(setups, x, reps, scale=n_steps / steps)  # per model, scaled to an epoch
     for enc in ("mlp", "cnn"):
@@ -138,11 +138,11 @@ def bundle_gain(threads: int, reps: int) -> None:
     for enc in ("mlp", "cnn"):
         for k in (1, 2, 3):
             stack, loss_fn = stack_of(k, f"encoder={enc}", "head=subtract", "depth=1")
-            setups[(enc, k)] = (stack, loss_fn, stacked.StackedRMSprop(stack, 1e-3, 0.9, 1e-7),
+            setups[(enc, k)] = (stack, loss_fn, torch.optim.RMSprop(stack.optimizer_params(True), lr=1e-3, alpha=0.9, eps=1e-7),
                                 states_for(k, pairs, labels))
     torch.manual_seed(0)
     model, loss_fn = build(config("encoder=mlp", "head=subtract", "depth=1", "seed=0"))
-    plain = (model, loss_fn, FlatRMSprop(model.parameters(), 1e-3, 0.9, 1e-7), torch.Generator().manual_seed(0))
+    plain = (model, loss_fn, torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7), torch.Generator().manual_seed(0))
     times = interleaved(setups, x, reps, plain=(plain, pairs, labels))
     print(f"== bundles on mnist5k (subtract head, depth 1; 63 steps an epoch), threads={threads}, {reps} interleaved "
           f"epochs (load {load()}):")

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from ablation import encoders, stacked  # noqa: E402
 from ablation.pairs import make_pairs  # noqa: E402
-from ablation.train import FlatRMSprop, build, train, train_epoch  # noqa: E402
+from ablation.train import build, train, train_epoch  # noqa: E402
 
 MNIST_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]  # train images per digit
 LR, RHO, EPS, BS = 1e-3, 0.9, 1e-7, 128
@@ -131,6 +131,33 @@ def with_dropout(model: nn.Module, dropout: str) -> nn.Module:
     return model
 
 
+class FlatRMSprop:
+    """RMSprop on one contiguous buffer of all parameters (5 kernels a step): the bare loop's optimizer."""
+
+    def __init__(self, params, lr: float, alpha: float, eps: float) -> None:
+        params = [p for p in params if p.requires_grad]
+        total = sum(p.numel() for p in params)
+        self.flat, self.grad = torch.empty(total), torch.zeros(total)
+        offset = 0
+        for p in params:
+            k = p.numel()
+            self.flat[offset : offset + k].copy_(p.detach().reshape(-1))
+            p.data, p.grad = self.flat[offset : offset + k].view_as(p), self.grad[offset : offset + k].view_as(p)
+            offset += k
+        self.square_avg, self.denom = torch.zeros_like(self.flat), torch.empty_like(self.flat)
+        self.lr, self.alpha, self.eps = lr, alpha, eps
+
+    def zero_grad(self) -> None:
+        self.grad.zero_()
+
+    @torch.no_grad()
+    def step(self) -> None:
+        g = self.grad
+        self.square_avg.mul_(self.alpha).addcmul_(g, g, value=1 - self.alpha)
+        torch.sqrt(self.square_avg, out=self.denom).add_(self.eps)
+        self.flat.addcdiv_(g, self.denom, value=-self.lr)
+
+
 def variants(encoder: str, ladder: bool) -> dict[str, Callable[[], Callable]]:
     """name -> setup() returning an epoch(gen) closure; every variant starts from the same weights."""
     cfg = config(f"encoder={encoder}", "head=distance", "loss=contrastive")
@@ -139,7 +166,7 @@ def variants(encoder: str, ladder: bool) -> dict[str, Callable[[], Callable]]:
 
     def framework():
         m = copy.deepcopy(base)
-        opt = FlatRMSprop(m.parameters(), LR, RHO, EPS)
+        opt = torch.optim.RMSprop(m.parameters(), lr=LR, alpha=RHO, eps=EPS)  # the default recipe's optimizer
         return lambda x, p, y, g: train_epoch(m, loss_fn, opt, x, p, y, BS, g)
 
     def bare(gather="index_select", stats="epoch", optim="flat", dropout="bits"):
@@ -255,9 +282,9 @@ def mnist5k_epoch_seconds(threads: int) -> float:
 
 def first_optimizer_seconds(make: str) -> float:
     """Seconds to build the first optimizer in a fresh process (torch.optim imports torch._dynamo there)."""
-    code = ("import sys, time, torch; sys.path.insert(0, sys.argv[1]); from ablation.train import FlatRMSprop;"
+    code = ("import sys, time, torch; sys.path.insert(0, sys.argv[1]); from train_speed import FlatRMSprop;"
             "m = torch.nn.Linear(3, 3); t = time.perf_counter(); " + make + "; print(time.perf_counter() - t)")
-    out = subprocess.run([sys.executable, "-c", code, str(ROOT)], check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT / "benchmarks")], check=True, capture_output=True, text=True)
     return float(out.stdout.split()[-1])
 
 

@@ -101,7 +101,7 @@ def test_a_diverging_model_leaves_the_others_of_its_bundle_alone(one_thread):
             models.append(model)
             states.append(stacked.ModelState(torch.Generator().manual_seed(s), torch.Generator().manual_seed(9 + s),
                                              pairs, labels))
-        stacked.fit(stacked.Stack(models), loss_fn, states, x, 2, 100, 1e-3, 0.9, 1e-7, lambda k, e: {})
+        stacked.fit(stacked.Stack(models), loss_fn, states, x, cfg, lambda k, e: {})
         return states
 
     alone = run(1, poison=False)[0]
@@ -175,7 +175,7 @@ def test_stacked_dropout_draws_each_model_the_masks_a_lone_dropout_layer_draws()
 
 def test_only_runs_that_differ_in_their_seed_are_trained_together():
     with pytest.raises(ValueError, match="nothing but their seed"):
-        train_bundle([make_cfg(*TINY, "seed=0"), make_cfg(*TINY, "seed=1", "train.lr=0.01")])
+        train_bundle([make_cfg(*TINY, "seed=0"), make_cfg(*TINY, "seed=1", "optimizer.lr=0.01")])
 
 
 def test_a_model_the_stacked_trainer_cannot_run_trains_alone_the_same_in_or_out_of_a_bundle(monkeypatch):

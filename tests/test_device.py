@@ -210,13 +210,13 @@ def test_an_epoch_waits_for_the_device_once_at_its_end(host_waits):
     models, states, loss_fn, x = _bundle(["head=subtract", "depth=1"], 2, torch.device("cpu"))
     steps = -(-len(states[0].pairs) // 100)
     stack = stacked.Stack(models)
-    opt = stacked.StackedRMSprop(stack, 1e-3, 0.9, 1e-7)
+    opt = torch.optim.RMSprop(stack.optimizer_params(True), lr=1e-3, alpha=0.9, eps=1e-7)
     host_waits.clear()
     stacked.train_epoch(stack, loss_fn, opt, x, states, 100)
     assert dict(host_waits) == {"to_host": 1}, f"{steps} steps: {dict(host_waits)}"
 
     models, states, loss_fn, x = _bundle(["head=subtract"], 1, torch.device("cpu"))
-    opt = train.FlatRMSprop(models[0].parameters(), 1e-3, 0.9, 1e-7)
+    opt = torch.optim.RMSprop(models[0].parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
     host_waits.clear()
     train.train_epoch(models[0], loss_fn, opt, x, states[0].pairs, states[0].labels, 100, states[0].shuffle)
     assert dict(host_waits) == {"to_host": 1}, f"{steps} steps: {dict(host_waits)}"
@@ -243,9 +243,9 @@ def test_on_a_gpu_an_epoch_never_synchronises_before_its_end(monkeypatch):
     place = device.resolve("cuda")
     models, states, loss_fn, x = _bundle(["head=subtract", "depth=1"], 2, place)
     stack = stacked.Stack(models)
-    opt = stacked.StackedRMSprop(stack, 1e-3, 0.9, 1e-7)
+    opt = torch.optim.RMSprop(stack.optimizer_params(True), lr=1e-3, alpha=0.9, eps=1e-7)
     plain, plain_states, plain_loss, _ = _bundle(["head=subtract"], 1, place)
-    plain_opt = train.FlatRMSprop(plain[0].parameters(), 1e-3, 0.9, 1e-7)
+    plain_opt = torch.optim.RMSprop(plain[0].parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:

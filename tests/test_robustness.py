@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
         ("depth=-1", "depth must be an integer >= 0, got -1"),
         ("depth=abc", "depth must be an integer >= 0, got 'abc'"),
         ("train.epochs=0", "train.epochs must be an integer > 0, got 0"),
-        ("train.lr=-0.1", "train.lr must be a number > 0, got -0.1"),
+        ("optimizer.lr=-0.1", "Invalid learning rate: -0.1"),
         ("train.batch_size=0", "train.batch_size must be an integer > 0, got 0"),
         ("loss.convention=inverted", "loss.convention must be one of ('distance', 'similarity'), got 'inverted'"),
         ("data.pair_order=shuffled", "data.pair_order must be one of ('random', 'sorted')"),
@@ -55,7 +55,7 @@ def test_unwritable_results_dir(tmp_path):
 
 
 def test_failed_and_diverged_runs_are_recorded_and_the_sweep_goes_on(results):
-    p = cli("-m", "head._target_=ablation.heads.Subtract,helpers.faulty.Exploding", "train.lr=0.001,1e30", *FAST,
+    p = cli("-m", "head._target_=ablation.heads.Subtract,helpers.faulty.Exploding", "optimizer.lr=0.001,1e30", *FAST,
             f"results_dir={results}")
     assert p.returncode != 0
     by_status = {}
@@ -71,7 +71,7 @@ def test_failed_and_diverged_runs_are_recorded_and_the_sweep_goes_on(results):
     assert "1 completed, 1 diverged, 2 failed" in p.stdout
     assert "1 run(s) diverged" in p.stdout
     # a re-run redoes the failures (and only those): a diverged run is a result, reused like a completed one
-    again = cli("-m", "head._target_=ablation.heads.Subtract,helpers.faulty.Exploding", "train.lr=0.001,1e30", *FAST,
+    again = cli("-m", "head._target_=ablation.heads.Subtract,helpers.faulty.Exploding", "optimizer.lr=0.001,1e30", *FAST,
                 f"results_dir={results}", "dry_run=true")
     assert "2 to train, 2 reused" in again.stdout
 

@@ -62,7 +62,7 @@ def test_export_to_sqlite_then_reexport_is_idempotent(study, tmp_path):
         assert r.data.tags["ablation.status"] == rec["status"]
         for f in FACTORS:  # every factor a parameter, with the record's value
             assert r.data.params[f] == str(rec["factors"][f])
-        assert r.data.params["config.train.lr"] == "0.001" and "config.results_dir" not in r.data.params
+        assert r.data.params["config.optimizer.lr"] == "0.001" and "config.results_dir" not in r.data.params
         files = {a.path for a in client.list_artifacts(r.info.run_id)}
         if rec["status"] == "skipped":
             assert r.info.status == "FINISHED" and "no weights" in r.data.tags["ablation.reason"]

@@ -2,7 +2,7 @@
 
 Hydra, like the sweep: the same `key=value` overrides (results_dir=..., code=all), no output folders of its own
 (conf/report.yaml). `where` is open: `where.<factor or dotted identity key>=value` (or `[v1,v2]`) keeps only the
-runs with that value, e.g. `where.head=[subtract,absdiff] where.train.lr=0.003`; a key no run has is an error.
+runs with that value, e.g. `where.head=[subtract,absdiff] where.optimizer.lr=0.003`; a key no run has is an error.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from .words import CONTEXT, pct
 
 
 def open_where(args: list[str]) -> list[str]:
-    """`where.train.lr=0.003` → `++where.train.lr=0.003`: `where` starts empty and takes any key, which Hydra's
+    """`where.optimizer.lr=0.003` → `++where.optimizer.lr=0.003`: `where` starts empty and takes any key, which Hydra's
     struct mode would otherwise refuse (unknown keys elsewhere are still rejected)."""
     return [f"++{a}" if a.startswith("where.") else a for a in args]
 

@@ -2,7 +2,7 @@
 with a status that says what is wrong (interrupted, unreadable), and the report lists it.
 
 A row holds the run's factors by short name (`head`, `convention`, ...), every other key of its identity by its
-dotted config key (`train.lr`, `head._target_`, `data.content`), its `code` fingerprint and whether that is the
+dotted config key (`optimizer.lr`, `head._target_`, `data.content`), its `code` fingerprint and whether that is the
 current code's (`code_current`), what its component classes declare (`weightless`, `bounded`, labels, the side
 of "same"), its metrics, and the head's structure classified from its measurements at initialisation
 (`additive`, `symmetric`, `antisymmetric`; NA where the run measured none). A record written before runs had an
@@ -84,6 +84,10 @@ def run_folders(results_dir: Path) -> list[Path]:
     return folders
 
 
+# Records from before the training recipe was a factor: every run then trained with RMSprop at a constant rate.
+EARLIER_RECIPE = {"optimizer": "rmsprop", "schedule": "none"}
+
+
 def factors_from_config(folder: Path) -> dict[str, Any]:
     """Best-effort factors of a run without a readable record, from its config.yaml (class names, lower case)."""
     try:
@@ -102,7 +106,8 @@ def factors_from_config(folder: Path) -> dict[str, Any]:
     cls = lambda group: str(get(group, "_target_")).rsplit(".", 1)[-1].lower() if get(group, "_target_") else None  # noqa: E731
     return {"head": cls("head"), "depth": get("depth"), "encoder": cls("encoder"), "loss": cls("loss"),
             "convention": get("loss", "convention"), "pair_order": get("data", "pair_order"), "data": cls("data"),
-            "seed": get("seed"), "epochs": get("train", "epochs")}
+            "seed": get("seed"), "epochs": get("train", "epochs"), "optimizer": cls("optimizer"),
+            "schedule": cls("schedule") or "none"}
 
 
 def read_run(folder: Path) -> dict[str, Any]:
@@ -136,7 +141,7 @@ def read_run(folder: Path) -> dict[str, Any]:
     row["files_checked"] = verifiable(rec)
     row.update({f"{v}_version": str(versions[v]) for v in VERSIONS if versions.get(v) is not None})
     row["config_dir"] = rec.get("config_dir")  # the user's --config-dir: suggested commands name it
-    return {**row, **ident, **traits, **rec["factors"], **metrics, "code": str(code), "status": rec["status"],
+    return {**row, **ident, **traits, **EARLIER_RECIPE, **rec["factors"], **metrics, "code": str(code), "status": rec["status"],
             "detail": str(detail), "finished_at": rec.get("finished_at"), **({TOP: top} if top else {})}
 
 
@@ -197,10 +202,10 @@ def current_code(runs: pd.DataFrame) -> pd.Series:
     cache: dict[tuple, str] = {}
     out = []
     for code, *tg in zip(runs["code"], *(runs[c] for c in targets)):
-        if pd.isna(code) or code == UNKNOWN_CODE or not tg or any(pd.isna(t) for t in tg):
+        key = tuple(t for t in tg if not pd.isna(t))  # a group without a class (schedule=none) adds no code
+        if pd.isna(code) or code == UNKNOWN_CODE or not key:
             out.append(False if not pd.isna(code) else pd.NA)
             continue
-        key = tuple(tg)
         if key not in cache:
             cache[key] = code_fingerprint(key)
         out.append(code == cache[key])
@@ -224,7 +229,8 @@ def tidy(rows: list[dict[str, Any]]) -> pd.DataFrame:
     for col in ("depth", "seed", "epochs"):
         df[col] = df[col].astype("Int64")
     df["files_checked"] = df["files_checked"].astype("boolean")
-    for col in ("head", "encoder", "loss", "convention", "pair_order", "data", "status", "detail", "damaged", "code",
+    for col in ("head", "encoder", "loss", "convention", "pair_order", "optimizer", "schedule", "data", "status",
+                "detail", "damaged", "code",
                 "head_label", "encoder_label", "loss_label", "data_label", *(f"{v}_version" for v in VERSIONS)):
         df[col] = df[col].astype(TEXT)
     old = df["status"].isin(RECORDED) & df["bounded"].isna() & df["head"].notna()

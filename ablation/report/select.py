@@ -31,7 +31,7 @@ class Context:
 
     fixed: dict[str, Any] = field(default_factory=dict)
     words: Words = field(default_factory=Words)
-    extra: tuple[str, ...] = ()  # the cell's levels beyond the known factors (e.g. train.lr in a learning-rate sweep)
+    extra: tuple[str, ...] = ()  # the cell's levels beyond the known factors (e.g. optimizer.lr in a learning-rate sweep)
 
     @property
     def baseline(self) -> dict[str, Any]:
@@ -63,7 +63,7 @@ def varying(runs: pd.DataFrame) -> list[str]:
 
 def cell_keys(runs: pd.DataFrame) -> list[str]:
     """The levels of a cell: the known factors but the seed (CELL), then every other identity key that varies
-    and is not fixed by them (`head._target_` follows `head`; `train.lr` in a learning-rate sweep does not)."""
+    and is not fixed by them (`head._target_` follows `head`; `optimizer.lr` in a learning-rate sweep does not)."""
     r = recorded(runs)
     base = [c for c in CELL if c in r]
     dotted = [c for c in varying(r) if c not in FACTORS]
@@ -126,7 +126,7 @@ def _matches(col: pd.Series, values: list[Any]) -> pd.Series:
 
 
 def where(runs: pd.DataFrame, **levels: Any) -> pd.DataFrame:
-    """Rows whose factors equal the given levels (a list means any of them). Dotted keys (`**{"train.lr": 1e-3}`)
+    """Rows whose factors equal the given levels (a list means any of them). Dotted keys (`**{"optimizer.lr": 1e-3}`)
     also keep the rows without that key: a key a run does not have is not applicable, not another level."""
     mask = pd.Series(True, index=runs.index)
     for f, v in levels.items():
@@ -192,7 +192,7 @@ def filter_keys(runs: pd.DataFrame, filters: dict[str, Any]) -> dict[str, Any]:
 
 
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """{'train': {'lr': 0.003}} (what `where.train.lr=0.003` gives) → {'train.lr': 0.003}."""
+    """{'optimizer': {'lr': 0.003}} (what `where.optimizer.lr=0.003` gives) → {'optimizer.lr': 0.003}."""
     out: dict[str, Any] = {}
     for k, v in d.items():
         if isinstance(v, dict):

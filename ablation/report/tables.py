@@ -240,7 +240,7 @@ def factor_effects(runs: pd.DataFrame, ctx: Context) -> pd.DataFrame:
 
     A factor that at least two heads were run at two of its levels gets a two-way ANOVA head × factor (main effect
     and interaction); one varied for a single head gets Welch's t-test (two levels) or a one-way ANOVA; the head
-    itself a one-way ANOVA across heads. Extra cell keys (`train.lr`, ...) are factors too; the others stay fixed.
+    itself a one-way ANOVA across heads. Extra cell keys (`optimizer.lr`, ...) are factors too; the others stay fixed.
     """
     m, w = measured(runs), ctx.words
     extra = extra_keys(m)

@@ -1,7 +1,7 @@
 """Words for the study's factors and values, so that plots and prose never show config keys.
 
 The known factors have short names (`head`, `convention`, ...); every other identity key is a column named by its
-dotted config key (`train.lr`) and reads as `train.lr=0.003`. A component reads as the label its class declares
+dotted config key (`optimizer.lr`) and reads as `optimizer.lr=0.003`. A component reads as the label its class declares
 (the runs' `head_label`, ... columns): `Words.from_runs` collects them for one report, nothing is global.
 """
 
@@ -14,7 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-FACTORS = ("head", "depth", "encoder", "loss", "convention", "pair_order", "data", "seed", "epochs")
+FACTORS = ("head", "depth", "encoder", "loss", "convention", "pair_order", "optimizer", "schedule", "data", "seed",
+           "epochs")
 CELL = tuple(f for f in FACTORS if f != "seed")  # the known factors of a cell (select.cell_keys adds dotted keys)
 CONTEXT = ("data", "epochs")  # what the verdicts hold fixed (the most common setting, stated in the report)
 COMPONENTS = ("head", "encoder", "loss", "data")  # factors whose values are classes with a declared label
@@ -23,15 +24,16 @@ COMPONENTS = ("head", "encoder", "loss", "data")  # factors whose values are cla
 # the table as their dotted `_target_` columns too (two classes that share a short name are never pooled).
 DOTTED = {"head": "head._target_", "encoder": "encoder._target_", "loss": "loss._target_", "data": "data._target_",
           "convention": "loss.convention", "pair_order": "data.pair_order", "epochs": "train.epochs",
-          "depth": "depth", "seed": "seed"}
+          "depth": "depth", "seed": "seed", "optimizer": "optimizer._target_", "schedule": "schedule._target_"}
 SHORT = {v: k for k, v in DOTTED.items()}  # dotted identity key → short name
 
 FACTOR_NAMES = {"head": "head", "depth": "hidden layers after the merge", "encoder": "encoder", "loss": "loss",
                 "convention": "loss sign convention", "pair_order": "pair order", "data": "data set", "seed": "seed",
-                "epochs": "epochs"}
+                "epochs": "epochs", "optimizer": "optimizer", "schedule": "learning-rate schedule"}
 VALUE_NAMES = {  # values that are not classes: what each setting means
     "convention": {"distance": "same → low score", "similarity": "same → high score"},
     "pair_order": {"random": "random order (Keras)", "sorted": "smaller digit first (control)"},
+    "schedule": {"none": "constant learning rate"},
 }
 
 
@@ -107,7 +109,7 @@ class Words:
         return [o for o in self.options.get(group, []) if str(o) != str(self.defaults.get(group))]
 
     def name(self, factor: str, value: object) -> str:
-        """One factor value in words, e.g. depth 0 → 'no hidden layer'; a dotted key's → 'train.lr=0.003'."""
+        """One factor value in words, e.g. depth 0 → 'no hidden layer'; a dotted key's → 'optimizer.lr=0.003'."""
         if factor not in FACTORS:
             return f"{factor}={'n/a' if missing(value) else plain(value)}"
         if missing(value):

@@ -10,6 +10,7 @@ whichever Hydra launcher is configured. At the end: a summary, and a non-zero ex
 import copy
 import functools
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,10 +127,14 @@ def kind_of(ident: Dict[str, Any]) -> Tuple[str, ...]:
 
 def max_stack(cfg: DictConfig) -> int:
     """The most runs of a cell trained together (0 = no limit): the encoder's limit at one thread, and 1 (every
-    run alone) at several, where a product's sums may be split among the threads by the stack's shape."""
+    run alone) at several, where a product's sums may be split among the threads by the stack's shape, or where the
+    optimizer's update is not element-wise (measured by ablation.recipe: one optimizer over a stack would mix its
+    runs)."""
     from hydra.utils import get_class
 
-    if cfg.get("threads", 1) != 1:
+    from ablation import recipe
+
+    if cfg.get("threads", 1) != 1 or not recipe.elementwise(cfg):
         return 1
     return int(getattr(get_class(cfg.encoder._target_), "max_stack", 0))
 
@@ -313,7 +318,7 @@ class AblationSweeper(BasicSweeper):
     def plan(self, jobs: List[List[str]]) -> List[Job]:
         """Every job composed, validated and named by its run id; one config per head × depth kept in
         `self.heads` (for the pre-flight diagnosis) with the pair orders the grid runs it on."""
-        from ablation import runclaims
+        from ablation import recipe, runclaims
         from ablation.config import config_problems, seed_problem, skip_reason
         from ablation.data import DataError
         from ablation.errors import as_typed, lines
@@ -330,6 +335,7 @@ class AblationSweeper(BasicSweeper):
         checked: Dict[tuple, Dict[str, Any]] = {}  # per cell: what its first valid seed gave (seed-free parts)
         self.heads: Dict[str, Tuple[DictConfig, List[str]]] = {}
         self.samples: Dict[Tuple[str, ...], DictConfig] = {}  # a config per (head, encoder, data): for the estimate
+        self.alone: set = set()  # optimizers whose update is not element-wise: their runs train one at a time
         for i, overrides in enumerate(jobs):
             typed = [as_typed(o) for o in overrides]  # as the user typed them: how a problem names its runs
             try:
@@ -368,6 +374,8 @@ class AblationSweeper(BasicSweeper):
                     orders = self.heads[head][1]
                     if cfg.data.pair_order not in orders:
                         orders.append(cfg.data.pair_order)
+                if not recipe.elementwise(cfg):
+                    self.alone.add(str(cfg.optimizer.get("_target_")))
                 if not interpolates(cfg):  # else a value may follow the seed: each seed is checked in full
                     checked[cell] = known
             rid = identity_hash(ident)
@@ -418,6 +426,9 @@ class AblationSweeper(BasicSweeper):
         if unverified:
             print(f"  {unverified} reused run(s) were recorded before records listed their files' sizes and hashes: "
                   "their files cannot be checked, they are taken as they are", flush=True)
+        if self.alone:
+            print(f"optimizer {', '.join(sorted(self.alone))}: its update is not element-wise (measured), so its runs "
+                  "train one at a time, not with the other seeds of their cell", flush=True)
         if self.heads:
             from ablation.sweep import preflight
 

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_report_from_real_runs(results, tmp_path):
-    p = cli("-m", "head=subtract,absdiff", "train.lr=1e-3,3e-3", "seed=0,1", *FAST, f"results_dir={results}")
+    p = cli("-m", "head=subtract,absdiff", "optimizer.lr=1e-3,3e-3", "seed=0,1", *FAST, f"results_dir={results}")
     assert p.returncode == 0, p.stderr
     write_broken(results / "runs")  # plus an interrupted, a corrupt, a failed and a diverged run
     out = tmp_path / "report"
@@ -21,7 +21,7 @@ def test_report_from_real_runs(results, tmp_path):
     assert "1. An additive head compares nothing" in r.stdout and "1 interrupted" in r.stdout
     # two learning rates are two cells per head, two seeds each: never pooled into "4 seeds"
     table = r.stdout.split("Test accuracy over seeds")[1].split("Claims")[0]  # after the answer in words
-    assert "train.lr" in table and table.count("2 seeds") == 4 and "4 seeds" not in table
+    assert "optimizer.lr" in table and table.count("2 seeds") == 4 and "4 seeds" not in table
     text = (out / "report.md").read_text()
     assert "8 completed" in text and "epochs" in text
     # additivity holds after any training; the control was not run, and the command keeps the runs' epochs (the
@@ -34,12 +34,12 @@ def test_report_from_real_runs(results, tmp_path):
                   "train.epochs=1 seed=0,1,2`") in text
     assert (out / "swap_plot.png").stat().st_size > 10_000
     # where takes any dotted key as typed, and a list for a short name
-    r = cli(f"results_dir={results}", f"out_dir={tmp_path / 'r2'}", "where.train.lr=0.003", "where.head=[subtract,absdiff]",
+    r = cli(f"results_dir={results}", f"out_dir={tmp_path / 'r2'}", "where.optimizer.lr=0.003", "where.head=[subtract,absdiff]",
             "plots=false", module="ablation.report")
     assert r.returncode == 0, r.stderr
     runs = pd.read_csv(tmp_path / "r2" / "runs.csv")
     completed = runs[runs["status"] == "completed"]
-    assert len(completed) == 4 and set(completed["train.lr"]) == {0.003}
+    assert len(completed) == 4 and set(completed["optimizer.lr"]) == {0.003}
     r = cli(f"results_dir={results}", "where.heads=subtract", "plots=false", module="ablation.report")
     assert r.returncode == 1 and "where.heads" in r.stderr and "Traceback" not in r.stderr  # mistyped: rejected
 

@@ -141,7 +141,7 @@ def flag(df: pd.DataFrame, col: str) -> pd.Series:
 
 
 def extra_text(df: pd.DataFrame, extra: list[str] | tuple[str, ...], ctx: Context) -> list[str]:
-    """Per row, the extra cell keys in words ('train.lr=0.003'), '' without any: what splits a bar or panel further."""
+    """Per row, the extra cell keys in words ('optimizer.lr=0.003'), '' without any: what splits a bar or panel further."""
     if not extra:
         return [""] * len(df)
     return [ctx.setting(dict(zip(extra, vals))) for vals in zip(*(df[k] for k in extra))]
