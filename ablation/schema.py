@@ -23,8 +23,9 @@ COMPONENTS = ("data", "encoder", "head", "loss", "optimizer", "schedule")  # eac
 # the group's other keys; `schedule=none` has no `_target_` and takes no key
 JOB = ("run_ids", "bundle_seeds")  # the sweeper's per-job keys, taken out before a run reads its config
 INSTANTIATE = ("_target_", "_recursive_", "_convert_", "_partial_", "_args_")  # Hydra's own, read by instantiate
-PASSED = {"head": {"dim": "encoder.dim", "depth": "depth"},  # arguments the trainer passes itself, from these keys
-          "optimizer": {"params": "the model's parameters"}, "schedule": {"optimizer": "the run's optimizer"}}
+# Arguments the trainer passes itself: from these config keys, or (None) from what it built (the parameters, the
+# optimizer)
+PASSED = {"head": {"dim": "encoder.dim", "depth": "depth"}, "optimizer": {"params": None}, "schedule": {"optimizer": None}}
 TOP = RUN + RUNTIME + ("train",) + COMPONENTS
 
 
@@ -118,8 +119,8 @@ def problems(cfg: Mapping[str, Any], job_keys: bool = False) -> list[str]:
                 continue
             if k in PASSED.get(group, {}):
                 source = PASSED[group][k]
-                hint = f"; did you mean {source}?" if "." in source else ""
-                found.append(f"{group}.{k}: set by the trainer from {source}, not from the config{hint}")
+                found.append(f"{group}.{k}: set by the model from {source}, not from the config; did you mean {source}?"
+                             if source else f"{group}.{k}: passed by the trainer, not set in the config")
             elif not anything and k not in names:
                 cls = node["_target_"]
                 takes_text = ", ".join(n for n in names if n not in PASSED.get(group, {})) or "no keys"

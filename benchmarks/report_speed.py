@@ -35,7 +35,7 @@ def write_folders(results: Path, total: int) -> None:
     while broken + 4 <= max(total // 80, 4):
         fakes.write_broken(runs_dir, broken // 4)
         broken += 4
-    lr, old = {"identity": {"train.lr": 3e-3}}, {"code": "0123456789ab"}
+    lr, old = {"identity": {"optimizer.lr": 3e-3}}, {"code": "0123456789ab"}
     cells = [(c, s, {}) for s in range(2) for c in fakes.full_grid()]
     cells += [(c, s, lr) for s in range(3) for c in fakes.QUESTION]
     cells += [({"head": h}, s, old) for s in range(10) for h in ("subtract", "absdiff")]

@@ -8,20 +8,20 @@ from ablation.tracking import metrics_of, params_of
 
 
 def test_params_from_identity_when_the_record_has_it(tmp_path):
-    (tmp_path / "config.yaml").write_text("seed: 9\ntrain:\n  lr: 0.5\n")
+    (tmp_path / "config.yaml").write_text("seed: 9\noptimizer:\n  lr: 0.5\n")
     rec = {"factors": {"head": "subtract", "depth": 0, "seed": 1},
-           "identity": {"head._target_": "ablation.heads.Subtract", "train.lr": 0.001, "seed": 1}}
+           "identity": {"head._target_": "ablation.heads.Subtract", "optimizer.lr": 0.001, "seed": 1}}
     p = params_of(rec, tmp_path)
     assert p["head"] == "subtract" and p["depth"] == "0"
-    assert p["config.train.lr"] == "0.001" and p["config.head._target_"] == "ablation.heads.Subtract"
+    assert p["config.optimizer.lr"] == "0.001" and p["config.head._target_"] == "ablation.heads.Subtract"
     assert p["config.seed"] == "1"  # the identity, not config.yaml
 
 
 def test_params_from_config_yaml_without_runtime_keys(tmp_path):
-    (tmp_path / "config.yaml").write_text("seed: 9\nresults_dir: /x\nthreads: 2\ntrain:\n  lr: 0.5\n"
+    (tmp_path / "config.yaml").write_text("seed: 9\nresults_dir: /x\nthreads: 2\noptimizer:\n  lr: 0.5\n"
                                           "data:\n  root: /data\n  pair_order: sorted\n")
     p = params_of({"factors": {"seed": 9}}, tmp_path)
-    assert p == {"seed": "9", "config.seed": "9", "config.train.lr": "0.5", "config.data.pair_order": "sorted"}
+    assert p == {"seed": "9", "config.seed": "9", "config.optimizer.lr": "0.5", "config.data.pair_order": "sorted"}
 
 
 def test_metrics_take_numbers_and_the_history(tmp_path):

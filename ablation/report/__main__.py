@@ -55,6 +55,8 @@ def terminal_summary(a: Analysis, report: str) -> str:
         lines.append(f"  {c.number}. {c.title:<72} {c.verdict.upper()}")
         lines += [f"       {k.verdict:<12} {k.what}" + (f"\n                    measure it: {k.command}" if k.command else "")
                   for k in c.checks if k.verdict not in (SUPPORTED, HOLDS)]
+    for recipe, claims in a.recipes:
+        lines.append(f"Under {a.ctx.setting(recipe)}: " + ", ".join(f"{c.number}. {c.verdict}" for c in claims))
     lines.append("Accounts: " + "; ".join(f"({x.key}) {x.statement}: {x.verdict}" for x in a.accounts))
     problems = a.runs["status"].value_counts().drop("completed", errors="ignore")
     if len(problems):

@@ -18,11 +18,10 @@ from .plots import FIGURES, Figure
 from .select import (CODES, Context, apply_filter, by_code, cell_keys, code_listing, context, duplicated_seeds,
                      filter_keys, in_context, measured, where)
 from .tables import effects_words, head_table_words, summary_words
-from .words import CELL, CONTEXT, SHORT, Words
+from .words import CELL, CONTEXT, GROUPS, RECIPE, SHORT, Words
 from .write import save_figure, writable, write_report, write_tables
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-GROUPS = ("head", "encoder", "loss", "data")
 
 
 @lru_cache(maxsize=1)
@@ -156,7 +155,7 @@ def make_report(results_dir: str | Path, out_dir: str | Path, filters: dict[str,
     lean = runs.drop(columns=[c for c in identity_columns(runs) if c not in cell and c != "code"
                               and not c.endswith("._target_")])
     ctx = Context(context(lean, list(extra), words), words, extra)
-    plotted = where(measured(lean), **{k: ctx.fixed[k] for k in CONTEXT if k in ctx.fixed})
+    plotted = where(measured(lean), **{k: ctx.fixed[k] for k in (*CONTEXT, *RECIPE) if k in ctx.fixed})
     # without plots, still the mechanism figures' files: the report states their numbers in words
     inputs = figure_inputs(plotted, in_context(lean, ctx.fixed), loaded.runs_dir, ctx,
                            FIGURES if plots else tuple(f for f in FIGURES if f.section == "mechanism"))

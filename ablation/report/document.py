@@ -20,12 +20,12 @@ from .judge import (ALPHA, CONTRADICTED, MIN_SEEDS, NOT_MEASURED, PREDICTION_VER
                     covers, grid_of)
 from .plots import FIGURES
 from .plots.files import collapse_words, view_words
-from .select import Context, in_context, measured, where
+from .select import Context, in_context, measured, recipes, where
 from .tables import effects_words, factor_effects, head_table, head_table_words, summary, summary_words
 from .thread import COMMAND, original_table
 
 from .front import answer, answer_text as front_text
-from .words import CELL, CONTEXT, md_escape, plural
+from .words import CELL, CONTEXT, RECIPE, md_escape, plural
 
 DOC = "docs/mechanism.md"
 THREAD_PRESET = "+experiment=thread_table"
@@ -47,6 +47,7 @@ class Analysis:
     other_code: pd.DataFrame = field(default_factory=pd.DataFrame)  # runs set aside as other code, per code
     code: str = "current"  # which code's runs are in the statistics: current or all
     mechanism: str = ""  # the mechanism figures' numbers in words
+    recipes: list[tuple[dict[str, Any], list[Claim]]] = field(default_factory=list)  # the claims under each other recipe
 
 
 def analyse(runs: pd.DataFrame, ctx: Context, cell: list[str], thread_cells: list[dict[str, Any]],
@@ -60,6 +61,9 @@ def analyse(runs: pd.DataFrame, ctx: Context, cell: list[str], thread_cells: lis
                  acc.proposals(df, ctx), original_table(runs, thread_cells, ctx))
     a.mechanism = " ".join(t for t in (view_words(files.get("views.csv.gz", pd.DataFrame()), ctx),
                                        collapse_words(files.get("history.csv", pd.DataFrame()), ctx)) if t)
+    for recipe in recipes(runs, ctx.fixed, ctx.words):  # theorem 4 is about the optimum: does each recipe find it?
+        other = Context({**ctx.fixed, **recipe}, ctx.words, ctx.extra)
+        a.recipes.append((recipe, check_claims(in_context(runs, other.fixed), other)))
     return a
 
 
@@ -181,6 +185,22 @@ def claim_section(claims: list[Claim], numbers: dict[str, int]) -> list[str]:
         out.append("\n".join(f"- {check_item(k.verdict, k.what, k.evidence, k.command, numbers)}" for k in c.checks))
         out.extend(md_escape(n) for n in c.notes)
     return out
+
+
+def recipe_section(a: Analysis) -> list[str]:
+    """The claims' verdicts under each training recipe the runs have: the optimizer and the schedule change the way
+    to the optimum, not where it is (docs/mechanism.md, theorem 4), so each recipe's runs are judged on their own."""
+    if not a.recipes:
+        return []
+    keys = [k for k in RECIPE if k in a.ctx.fixed]
+    name = lambda levels: a.ctx.setting({k: levels[k] for k in keys})  # noqa: E731
+    table = pd.DataFrame({"claim": [f"{c.number}. {c.title}" for c in a.claims],
+                          name(a.ctx.fixed) + " (the report's)": [c.verdict for c in a.claims],
+                          **{name(r): [c.verdict for c in claims] for r, claims in a.recipes}})
+    return ["## The claims under each training recipe",
+            md_escape(f"The sections above judge the runs trained with {name(a.ctx.fixed)}. The theorems are about the "
+                      "optimum, not the way to it, so the claims are judged again on the runs of each other recipe "
+                      "alone (the same rules, no pooling):"), md_table(table)]
 
 
 def rules() -> list[str]:
@@ -314,6 +334,7 @@ def markdown(a: Analysis, runs_dir: str, drawn: dict[str, bool], plots: bool = T
               "## The claims: what the runs could contradict",
               f"Claims 4–7 are predictions the runs could contradict ({claims_count(a)}). How each is judged: the "
               "section \"How a prediction is judged\".", *claim_section(predictions, numbered(a)),
+              *recipe_section(a),
               "## Other explanations the runs decide between", *account_section(a),
               "## The mechanism, drawn", md_escape(a.mechanism) or "No run in the figures' setting recorded what they draw.",
               *figs["mechanism"],

@@ -20,7 +20,7 @@ from scipy import stats
 from ablation.mechanism import ADDITIVE_TOL, BOUND, SYMMETRY_TOL
 
 from .select import Context
-from .words import DOTTED, SHORT, pct, plain
+from .words import DOTTED, GROUPS, SHORT, pct, plain
 
 # ---------------------------------------------------------------- statistics
 
@@ -384,7 +384,7 @@ def sweep_command(levels: dict[str, Any], ctx: Context) -> str:
         overridable = f in DOTTED or ("." in f and not f.endswith("._target_"))
         if not overridable or f in ("seed", *NOT_OVERRIDES) or v is None:
             continue
-        key = f if f in ("head", "encoder", "loss", "data", "depth") else DOTTED.get(f, f)
+        key = f if f in (*GROUPS, "depth") else DOTTED.get(f, f)
         values = list(v) if isinstance(v, (list, tuple)) else [v]
         spelled = f == "head" or (f == "convention" and "loss" in levels)  # the head always; a loss's own default
         # convention may differ from the config's

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .load import RECORDED, ReportError, identity_columns
-from .words import CELL, CONTEXT, FACTORS, SHORT, Words
+from .words import CELL, CONTEXT, FACTORS, RECIPE, SHORT, Words
 
 # The factors of the Keras setting (their values: the config's defaults): each comparison changes one of them.
 BASELINE = ("depth", "encoder", "loss", "convention", "pair_order")
@@ -35,8 +35,10 @@ class Context:
 
     @property
     def baseline(self) -> dict[str, Any]:
-        """The Keras setting: the config's default of each baseline factor."""
-        return {f: self.words.defaults[f] for f in BASELINE if f in self.words.defaults}
+        """The Keras setting: the config's default of each baseline factor, and the context's training recipe (an
+        effect of another factor is measured under one optimizer and schedule)."""
+        return {**{f: self.words.defaults[f] for f in BASELINE if f in self.words.defaults},
+                **{k: self.fixed[k] for k in RECIPE if k in self.fixed}}
 
     def name(self, factor: str, value: object) -> str:
         return self.words.name(factor, value)
@@ -87,23 +89,40 @@ def _scalar(v: Any) -> Any:
 
 
 def context(runs: pd.DataFrame, extra: list[str] | None = None, words: Words | None = None) -> dict[str, Any]:
-    """The most common (data, epochs) among measured runs, then the most common value of each extra cell key
-    there: verdicts compare runs within it, so they never pool, say, two learning rates."""
+    """The most common (data, epochs) among measured runs, then the most common optimizer and schedule there (the
+    default where as common), then the most common value of each extra cell key: verdicts compare runs within it,
+    so they never pool, say, two learning rates or two optimizers."""
     m = measured(runs)
     if m.empty:
         return {}
     counts = m.groupby(list(CONTEXT), dropna=False).size().sort_values(ascending=False, kind="stable")
     ctx = dict(zip(CONTEXT, (_scalar(v) for v in counts.index[0])))
     sub = where(m, **ctx)
-    for key in (extra_keys(runs) if extra is None else extra):
+    defaults = (words or Words()).defaults
+    for key in (*(k for k in RECIPE if k in sub), *(extra_keys(runs) if extra is None else extra)):
         vals = sub[key].dropna()
-        if vals.nunique() < 2:
+        alone = key in RECIPE and vals.nunique() == 1 and key in defaults and str(vals.iloc[0]) != str(defaults[key])
+        if vals.nunique() < 2 and not alone:  # a recipe other than the default is stated, so commands carry it
             continue
         counts = vals.value_counts()
         top = [v for v in (words or Words()).levels(vals, key) if counts[v] == counts.max()][0]  # ties: reading order
         ctx[key] = _scalar(top)
         sub = where(sub, **{key: ctx[key]})
     return ctx
+
+
+def recipes(runs: pd.DataFrame, fixed: dict[str, Any], words: Words) -> list[dict[str, Any]]:
+    """The training recipes (optimizer, schedule) other than the context's that have measured runs at its data
+    and epochs, in reading order: the claims are judged under each of them too."""
+    keys = [k for k in RECIPE if k in fixed]
+    if not keys:
+        return []
+    m = where(measured(runs), **{k: fixed[k] for k in CONTEXT if k in fixed})
+    combos = m[keys].dropna().drop_duplicates()
+    order = {k: {v: i for i, v in enumerate(words.levels(combos[k], k))} for k in keys}
+    rows = sorted((dict(zip(keys, map(_scalar, r))) for r in combos.itertuples(index=False)),
+                  key=lambda r: tuple(order[k][r[k]] for k in keys))
+    return [r for r in rows if any(r[k] != fixed[k] for k in keys)]
 
 
 def _matches(col: pd.Series, values: list[Any]) -> pd.Series:

@@ -18,7 +18,7 @@ from .words import CELL, Words, factor_name, pct, plural
 
 DIAGNOSTICS = ("train_acc", "test_acc_both_orders", "test_auc", "swap_gap", "score_std", "frac_pred_same",
                "logit_std", "interaction", "interaction_init")
-EFFECT_FACTORS = ("head", "depth", "encoder", "loss", "convention", "pair_order")
+EFFECT_FACTORS = ("head", "depth", "encoder", "loss", "convention", "pair_order", "optimizer", "schedule")
 STATS = ("acc_mean", "acc_lo", "acc_hi", *DIAGNOSTICS)
 TESTS = {CHANCE: NO_INFO, PREDICT_LEARNS: LEARNS, FAILS: NO_BETTER}  # prediction → how it is judged
 

@@ -18,6 +18,8 @@ FACTORS = ("head", "depth", "encoder", "loss", "convention", "pair_order", "opti
            "epochs")
 CELL = tuple(f for f in FACTORS if f != "seed")  # the known factors of a cell (select.cell_keys adds dotted keys)
 CONTEXT = ("data", "epochs")  # what the verdicts hold fixed (the most common setting, stated in the report)
+RECIPE = ("optimizer", "schedule")  # the training recipe: the claims are judged under each one apart
+GROUPS = ("head", "encoder", "loss", "data", *RECIPE)  # factors chosen by a config group (`group=option`)
 COMPONENTS = ("head", "encoder", "loss", "data")  # factors whose values are classes with a declared label
 
 # The identity key behind each short name (the override a sweep command uses for it). Component classes stay in

@@ -111,7 +111,9 @@ TARGETS = {  # short name → the component class the sweep records in `identity
     "loss": {"contrastive": "ablation.losses.Contrastive", "bce": "ablation.losses.BCE"},
     "data": {"mnist5k": "ablation.data.Mnist5k", "mnist": "ablation.data.Mnist", "fashion_mnist": "ablation.data.FashionMnist"},
 }
-TRAIN = {"train.lr": 0.001, "train.batch_size": 128, "train.rho": 0.9, "train.eps": 1e-07, "train.init": "keras"}
+TRAIN = {"train.batch_size": 128, "train.init": "keras", "optimizer._target_": "torch.optim.RMSprop",
+         "optimizer._partial_": True, "optimizer.lr": 0.001, "optimizer.alpha": 0.9, "optimizer.eps": 1e-07,
+         "optimizer.weight_decay": 0.0, "optimizer.momentum": 0.0, "optimizer.centered": False}
 
 
 def target(group: str, name: str) -> str:
@@ -168,7 +170,7 @@ def write_run(runs_dir: Path, status: str = "completed", metrics: dict | None = 
               code: str | None = None, legacy: bool = False, **factors: Any) -> Path:
     """One run folder; `metrics` overrides the computed metrics (e.g. to plant a contradicting run).
 
-    `identity` changes or adds identity keys (e.g. {"train.lr": 0.003}), `traits` the declared traits (a user's
+    `identity` changes or adds identity keys (e.g. {"optimizer.lr": 0.003}), `traits` the declared traits (a user's
     head), `code` the code fingerprint (default: the current code's); `legacy` writes a record from before runs
     had an identity, code, traits and its files' hashes.
     """

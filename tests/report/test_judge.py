@@ -13,7 +13,7 @@ from ablation.report.select import Context
 from ablation.report.words import Words
 
 DEFAULTS = {"head": "distance", "depth": 0, "encoder": "mlp", "loss": "contrastive", "convention": "distance",
-            "pair_order": "random", "data": "mnist5k", "epochs": 20, "train.lr": 0.001}
+            "pair_order": "random", "data": "mnist5k", "epochs": 20, "optimizer.lr": 0.001}
 
 
 def test_mean_ci_is_the_t_interval():
@@ -68,11 +68,11 @@ def test_contrasts_and_combining_verdicts():
 
 
 def test_a_sweep_command_leaves_out_the_config_defaults_and_keeps_the_fixed_setting():
-    ctx = Context({"data": "mnist5k", "epochs": 3, "train.lr": 0.003}, Words(defaults=DEFAULTS))
+    ctx = Context({"data": "mnist5k", "epochs": 3, "optimizer.lr": 0.003}, Words(defaults=DEFAULTS))
     assert sweep_command({"head": ["subtract", "sum"], "pair_order": ["random", "sorted"]}, ctx) == (
-        "python -m ablation.sweep -m head=subtract,sum data.pair_order=random,sorted train.epochs=3 train.lr=0.003 "
+        "python -m ablation.sweep -m head=subtract,sum data.pair_order=random,sorted train.epochs=3 optimizer.lr=0.003 "
         "seed=0,1,2")
-    default = Context({"data": "mnist5k", "epochs": 20, "train.lr": 0.001, "code": "abc"}, Words(defaults=DEFAULTS))
+    default = Context({"data": "mnist5k", "epochs": 20, "optimizer.lr": 0.001, "code": "abc"}, Words(defaults=DEFAULTS))
     assert sweep_command({"head": "subtract", "loss": "bce"}, default) == (
         "python -m ablation.sweep -m head=subtract loss=bce loss.convention=distance seed=0,1,2")  # bce's own default differs
     options = {"head": ["distance", "subtract"]}

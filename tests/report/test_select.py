@@ -20,39 +20,39 @@ from ablation.report.words import Words
 
 
 def lr_sweep(results, seeds=(0, 1), heads=("subtract", "absdiff"), lrs=(1e-3, 3e-3), **kw):
-    """What `python -m ablation.sweep -m head=subtract,absdiff train.lr=1e-3,3e-3 seed=0,1 train.epochs=2` writes."""
-    return [write_run(results / "runs", head=h, seed=s, epochs=2, n=60, identity={"train.lr": lr}, **kw)
+    """What `python -m ablation.sweep -m head=subtract,absdiff optimizer.lr=1e-3,3e-3 seed=0,1 train.epochs=2` writes."""
+    return [write_run(results / "runs", head=h, seed=s, epochs=2, n=60, identity={"optimizer.lr": lr}, **kw)
             for h in heads for lr in lrs for s in seeds]
 
 
 def test_a_learning_rate_sweep_gives_two_cells_per_head_with_two_seeds_each(tmp_path):
     lr_sweep(tmp_path)
     runs = load_runs(tmp_path).runs
-    assert "train.lr" in varying(runs) and "train.lr" in cell_keys(runs)
+    assert "optimizer.lr" in varying(runs) and "optimizer.lr" in cell_keys(runs)
     assert "head._target_" not in cell_keys(runs)  # it follows the head: a column, not another level
     s = summary(runs)
     assert len(s) == 4 and list(s["n"]) == [2, 2, 2, 2]
-    assert sorted(zip(s["head"], s["train.lr"])) == [("absdiff", 0.001), ("absdiff", 0.003),
+    assert sorted(zip(s["head"], s["optimizer.lr"])) == [("absdiff", 0.001), ("absdiff", 0.003),
                                                      ("subtract", 0.001), ("subtract", 0.003)]
     words = summary_words(s, Words())
-    assert list(words["seeds"]) == ["2 seeds"] * 4 and "train.lr" in words.columns
+    assert list(words["seeds"]) == ["2 seeds"] * 4 and "optimizer.lr" in words.columns
     # the verdicts compare runs at one learning rate; the effects table tests the learning rate itself
     ctx = context(runs)
-    assert ctx["train.lr"] == 0.001 and set(in_context(runs)["train.lr"]) == {0.001}
+    assert ctx["optimizer.lr"] == 0.001 and set(in_context(runs)["optimizer.lr"]) == {0.001}
     eff = factor_effects(runs, context_of(runs)).set_index("effect")
-    assert "main effect of train.lr" in eff.index and "head × train.lr interaction" in eff.index
-    assert eff.loc["main effect of the head", "where"].endswith("train.lr=0.001")
+    assert "main effect of optimizer.lr" in eff.index and "head × optimizer.lr interaction" in eff.index
+    assert eff.loc["main effect of the head", "where"].endswith("optimizer.lr=0.001")
 
 
 def test_the_report_folder_shows_the_learning_rate_cells(tmp_path):
     lr_sweep(tmp_path)
     a, md = make_report(tmp_path, tmp_path / "report", plots=False)
     runs = pd.read_csv(tmp_path / "report" / "runs.csv")
-    assert {"train.lr", "head._target_", "code", "code_current", "symmetric", "same_high", "head_label"} <= set(runs.columns)
+    assert {"optimizer.lr", "head._target_", "code", "code_current", "symmetric", "same_high", "head_label"} <= set(runs.columns)
     summary_csv = pd.read_csv(tmp_path / "report" / "summary.csv")
     assert len(summary_csv) == 4 and set(summary_csv["n"]) == {2}
-    assert "train.lr" in (tmp_path / "report" / "summary.md").read_text()
-    assert a.ctx.extra == ("train.lr",)
+    assert "optimizer.lr" in (tmp_path / "report" / "summary.md").read_text()
+    assert a.ctx.extra == ("optimizer.lr",)
 
 
 def test_one_seed_twice_in_a_cell_is_flagged_not_averaged(tmp_path):
@@ -66,12 +66,12 @@ def test_one_seed_twice_in_a_cell_is_flagged_not_averaged(tmp_path):
     assert a.runs["duplicate_seed"].sum() == 2
 
 
-@pytest.mark.parametrize("filters", [{"train": {"lr": 0.003}}, {"train.lr": 0.003}, {"train.lr": "3e-3"}])
+@pytest.mark.parametrize("filters", [{"optimizer": {"lr": 0.003}}, {"optimizer.lr": 0.003}, {"optimizer.lr": "3e-3"}])
 def test_where_filters_on_any_dotted_key(tmp_path, filters):
     lr_sweep(tmp_path)
     a, _ = make_report(tmp_path, tmp_path / "r", filters, plots=False)
-    assert set(a.runs["train.lr"]) == {0.003} and len(a.runs) == 4
-    assert "train.lr" not in a.cell  # one value left: no longer a factor
+    assert set(a.runs["optimizer.lr"]) == {0.003} and len(a.runs) == 4
+    assert "optimizer.lr" not in a.cell  # one value left: no longer a factor
 
 
 def test_where_filters_on_short_names_and_their_dotted_keys_and_rejects_unknown_keys(tmp_path):
@@ -81,7 +81,7 @@ def test_where_filters_on_short_names_and_their_dotted_keys_and_rejects_unknown_
     assert set(apply_filter(runs, {"head": ["subtract", "absdiff"]})["head"]) == {"subtract", "absdiff"}
     assert set(apply_filter(runs, {"train": {"epochs": 2}, "depth": 0})["epochs"]) == {2}
     assert len(apply_filter(runs, {"head": {"_target_": "ablation.heads.Distance"}})) == 1
-    with pytest.raises(ReportError, match="where.heads: no run has this key.*train.lr"):
+    with pytest.raises(ReportError, match="where.heads: no run has this key.*optimizer.lr"):
         make_report(tmp_path, tmp_path / "r", {"heads": "subtract"}, plots=False)
 
 
@@ -134,9 +134,9 @@ def test_a_cell_that_lost_runs_says_how_many(tmp_path):
     write_run(tmp_path / "runs", "failed", head="subtract", seed=2)
     write_run(tmp_path / "runs", "diverged", head="subtract", seed=3)
     for s in (0, 1):  # a cell where every run diverged keeps its row
-        write_run(tmp_path / "runs", "diverged", head="subtract", seed=s, identity={"train.lr": 1.0})
+        write_run(tmp_path / "runs", "diverged", head="subtract", seed=s, identity={"optimizer.lr": 1.0})
     a, _ = make_report(tmp_path, tmp_path / "r", plots=False)
-    s = a.summary.set_index("train.lr")
+    s = a.summary.set_index("optimizer.lr")
     assert (s.loc[0.001, "n"], s.loc[0.001, "failed"], s.loc[0.001, "diverged"], s.loc[0.001, "lost"]) == (2, 1, 1, 2)
     assert (s.loc[1.0, "n"], s.loc[1.0, "lost"]) == (0, 2) and np.isnan(s.loc[1.0, "acc_mean"])
     words = summary_words(a.summary, a.ctx.words)
@@ -163,15 +163,15 @@ def test_effect_sizes_of_one_kind_per_column(tmp_path):
 
 def test_verdicts_see_one_level_per_cell_and_no_cell_is_dropped(tmp_path):
     for s in (0, 1, 2):
-        write_run(tmp_path / "runs", head="subtract", seed=s, n=60, identity={"train.lr": 1e-3})
+        write_run(tmp_path / "runs", head="subtract", seed=s, n=60, identity={"optimizer.lr": 1e-3})
     for s in (0, 1):
-        write_run(tmp_path / "runs", head="subtract", seed=s, n=60, identity={"train.lr": 3e-3})
-        write_run(tmp_path / "runs", head="absdiff", seed=s, n=60, identity={"train.lr": 1e-2})  # never at 1e-3
+        write_run(tmp_path / "runs", head="subtract", seed=s, n=60, identity={"optimizer.lr": 3e-3})
+        write_run(tmp_path / "runs", head="absdiff", seed=s, n=60, identity={"optimizer.lr": 1e-2})  # never at 1e-3
     runs = load_runs(tmp_path).runs
     ctx = context(runs)
-    assert ctx["train.lr"] == 0.001
+    assert ctx["optimizer.lr"] == 0.001
     df = in_context(runs, ctx)
-    assert set(zip(df["head"], df["train.lr"])) == {("subtract", 0.001), ("absdiff", 0.01)}
+    assert set(zip(df["head"], df["optimizer.lr"])) == {("subtract", 0.001), ("absdiff", 0.01)}
 
 
 def test_library_versions_are_read_and_named_when_they_differ(tmp_path):

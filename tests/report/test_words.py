@@ -14,7 +14,7 @@ def test_labels_come_from_the_runs_of_each_report_and_nothing_is_shared():
     assert a.name("head", "mine") == "my head" and b.name("head", "mine") == "another label"
     assert Words().name("head", "mine") == "mine"  # no label known: the value itself
     assert a.name("depth", 0) == "no hidden layer" and a.name("depth", 2) == "2 hidden layers"
-    assert a.name("train.lr", 0.003) == "train.lr=0.003" and a.name("epochs", 1) == "1 epoch"
+    assert a.name("optimizer.lr", 0.003) == "optimizer.lr=0.003" and a.name("epochs", 1) == "1 epoch"
 
 
 def test_levels_list_the_config_default_first():
