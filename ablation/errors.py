@@ -22,12 +22,6 @@ from hydra.errors import CompactHydraException, ConfigCompositionException, Miss
 
 FULL = "HYDRA_FULL_ERROR"
 _CANNOT_OVERRIDE = re.compile(r"^Could not override '([^']+)'\.")
-
-
-class Refused(Exception):
-    """An expected failure whose message is already one line per problem (no traceback)."""
-
-
 _forced: set[str] = set()  # the keys `forced` made `++key=...` in this process
 _asked: list[bool] = []  # set by `entry`: whether the user asked for full tracebacks before it set HYDRA_FULL_ERROR
 
@@ -38,9 +32,10 @@ def full_errors() -> bool:
 
 
 def expected(e: BaseException) -> bool:
+    """A failure the user can act on (the config, the data, a missing extra), not a bug."""
     from .data import DataError  # the modules that raise them; imported here so that this module stays light
 
-    return isinstance(e, (Refused, CompactHydraException, DataError))
+    return isinstance(e, (CompactHydraException, DataError))
 
 
 def lines(e: BaseException) -> str:
@@ -52,7 +47,7 @@ def lines(e: BaseException) -> str:
     if m and "No match in the defaults list" in text:  # a group no default chooses: it is added with +
         typed = next((a for a in sys.argv[1:] if a.split("=", 1)[0] == m.group(1)), f"{m.group(1)}=...")
         return f"{typed}: {m.group(1)} is not chosen by default, so it is added with +: write +{typed}"
-    if isinstance(e, ConfigCompositionException) and not isinstance(e, Refused):
+    if isinstance(e, ConfigCompositionException):
         cause = e.__cause__
         detail = str(cause).splitlines()[0] if cause is not None and str(cause) else ""
         text = " ".join(s.strip() for s in text.splitlines() if s.strip() and not s.startswith("To append"))
