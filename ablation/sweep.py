@@ -99,6 +99,7 @@ def record(folder: Path, cfg: DictConfig, status: str, overrides: list[str], ide
         "overrides": overrides,
         "versions": {"ablation": __version__, "torch": torch.__version__, "python": platform.python_version()},
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "threads": cfg.get("threads", 1),  # part of the identity where it is not 1 (docs/runs.md)
         **extra,
     }
     write_json(folder / "metrics.json", rec)  # last: its presence marks the run as finished
@@ -250,7 +251,7 @@ def train_claimed(cfgs: list[DictConfig], overrides: list[list[str]], idents: li
         if result.error:
             write_text(folder / "error.txt", result.error + "\n")
         # how it was scheduled (not what it measured): the runs it was trained with
-        extra = {"device": result.device, "threads": cfg.get("threads", 1), **({"bundle": bundle} if bundle else {})}
+        extra = {"device": result.device, **({"bundle": bundle} if bundle else {})}
         record(folder, cfg, result.status, overrides[i], idents[i], metrics=result.metrics, error=result.error, **extra)
         summaries[i] = {"run_id": folder.name, "status": result.status, "metrics": result.metrics, "error": result.error}
     return summaries
