@@ -110,6 +110,7 @@ def record(folder: Path, cfg: DictConfig, status: str, overrides: list[str], ide
         "versions": {"ablation": __version__, "torch": torch.__version__, "python": platform.python_version()},
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "files": file_record(folder),  # each file's size and hash: a run damaged later is found and redone
+        "threads": cfg.get("threads", 1),  # part of the identity where it is not 1 (docs/runs.md)
         **extra,
     }
     write_json(folder / METRICS, rec)  # last: its presence marks the run as finished
@@ -263,8 +264,8 @@ def train_claimed(cfgs: list[DictConfig], overrides: list[list[str]], idents: li
                 write_csv(folder / "views.csv.gz", result.views)
             if result.error:
                 write_text(folder / "error.txt", result.error + "\n")
-            # how it was scheduled (not what it measured): its thread count and the runs it was trained with
-            extra = {"device": result.device, "threads": cfg.get("threads", 1), **({"bundle": bundle} if bundle else {})}
+            # how it was scheduled (not what it measured): the runs it was trained with
+            extra = {"device": result.device, **({"bundle": bundle} if bundle else {})}
             record(folder, cfg, result.status, overrides[i], idents[i], metrics=result.metrics, error=result.error,
                    **extra)
         except Exception as e:  # noqa: BLE001 - writing this run failed: the runs written before it stay finished
