@@ -5,7 +5,8 @@ forked from a warm interpreter (helpers/forkserver.py) so that it does not pay t
 that need the process itself (its pid, signals, several at once) start it with subprocess directly. The suite runs
 over every core (pytest-xdist, `-n auto --dist loadgroup` in pyproject.toml): a test keeps what it writes under
 its own `tmp_path`, binds ports as 0 on 127.0.0.1, and a module's tests that share a module-scoped fixture are kept
-in one worker (`pytest_collection_modifyitems` below).
+in one worker (`pytest_collection_modifyitems` below), and the tests that start or join a Ray cluster share the
+group "ray": `ray.init()` joins any cluster running on the machine, so two of them at once would cross.
 """
 
 from __future__ import annotations
@@ -182,6 +183,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     made once for them) run in one worker, so that the fixture is made once; every other test goes wherever a
     worker is free."""
     for item in items:
+        if item.get_closest_marker("xdist_group") is not None:  # a group of its own (the Ray tests: one at a time)
+            continue
         defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
         if any(d and d[-1].scope == "module" for d in defs.values()):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))

@@ -95,6 +95,7 @@ def ray_cluster():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@pytest.mark.xdist_group("ray")  # one Ray at a time on the machine (conftest)
 def test_ray_gives_the_basic_launchers_metrics_and_resumes(basic, results, ray_cluster, monkeypatch):
     for k, v in ray_cluster.items():
         monkeypatch.setenv(k, v)

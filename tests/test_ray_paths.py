@@ -30,7 +30,7 @@ PLUGINS = TESTS / "plugins"  # hydra/launcher=ablation_ray, the launcher without
 sys.path.insert(0, str(PLUGINS))
 import hydra_plugins.ablation_ray_conformance  # noqa: E402,F401 - registers hydra/launcher=ablation_ray here
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]  # one Ray at a time on the machine (conftest)
 
 PORT = free_port()  # the module's cluster (started in a folder of its own)
 OWN_TMP = short_tmp()  # the Ray the launcher starts itself
