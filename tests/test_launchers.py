@@ -7,18 +7,15 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 from conftest import FAST, ROOT, TESTS, cli, records
 from helpers.extras import missing
-from helpers.raycluster import RAY_ENV
+from helpers.raycluster import RAY_ENV, cluster
 
 pytestmark = pytest.mark.slow
 
@@ -56,43 +53,13 @@ def test_submitit_local_gives_the_basic_launchers_metrics_and_resumes(basic, res
     assert "0 to train, 3 reused" in again.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-
-
 @pytest.fixture
 def ray_cluster():
-    """`ray start --head --block` on 127.0.0.1 with 2 CPUs; stopped by signalling that process (and only it)."""
+    """`ray start --head --block` on 127.0.0.1 with 2 CPUs (helpers.raycluster); its address for the sweep."""
     if importlib.util.find_spec("ray") is None or shutil.which("ray") is None:
         missing("ray is not installed: pip install -e '.[ray]'")
-    port = _free_port()
-    tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit in 107 characters
-    env = {**os.environ, **RAY_ENV, "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    head = subprocess.Popen(
-        ["ray", "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
-         "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={tmp}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    address = f"127.0.0.1:{port}"
-    try:
-        for _ in range(120):  # bounded: 60 s
-            if head.poll() is not None:
-                pytest.fail(f"ray start exited {head.returncode}: {head.stderr.read()[-2000:]}")
-            if (Path(tmp) / "ray_current_cluster").exists() or list(Path(tmp).glob("session_*/node_ip_address.json")):
-                break
-            time.sleep(0.5)
+    with cluster(ROOT, [str(TESTS), str(ROOT)]) as address:
         yield {"RAY_ADDRESS": address, **RAY_ENV}
-    finally:
-        head.send_signal(signal.SIGTERM)  # `ray start --block` stops the processes it started
-        try:
-            head.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(head.pid, signal.SIGKILL)
-            head.wait(timeout=10)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.mark.xdist_group("ray")  # one Ray at a time on the machine (conftest)
