@@ -52,6 +52,19 @@ def environment():
     shutil.rmtree(OWN_TMP, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def fresh_version_base():
+    """Hydra's suites assume a fresh process, whose version base is unset (jobs then run in their own folder, as
+    Hydra 1.1 did). Tests that ran before in this worker may have set it through `initialize(version_base=...)`,
+    and the launcher hands Hydra's singletons to its workers: each suite test starts from an unset one."""
+    from hydra import version  # its unset marker is private: what a fresh process starts with
+
+    base = version.VersionBase.instance()
+    before, base.version_base = base.version_base, version._UNSPECIFIED_
+    yield
+    base.version_base = before
+
+
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory):
     """A cluster started in folder A: its workers start there, where no job's files belong."""
