@@ -86,7 +86,14 @@ def elementwise(cfg: DictConfig) -> bool:
 
 
 def problem(cfg: DictConfig) -> str | None:
-    """What is wrong with the recipe's components, in one line (the config check), or None."""
+    """What is wrong with the recipe's components, in one line (the config check), or None. Checked once per
+    recipe: the cells of a grid share a few."""
+    return _problem(_node(cfg, "optimizer"), _node(cfg, "schedule"))
+
+
+@lru_cache(maxsize=64)
+def _problem(optimizer_node: str, schedule_node: str) -> str | None:
+    cfg = OmegaConf.create({"optimizer": json.loads(optimizer_node), "schedule": json.loads(schedule_node)})
     weight = torch.nn.Parameter(torch.ones(3))
     try:
         opt = optimizer(cfg, [weight])
