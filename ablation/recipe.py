@@ -10,7 +10,6 @@ measured here on the optimizer itself, not declared.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
@@ -18,6 +17,8 @@ from typing import Any
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+
+from .schema import option_name
 
 Optimizer = torch.optim.Optimizer
 
@@ -129,10 +130,5 @@ def _why(e: Exception) -> str:
 
 
 def name(cfg: DictConfig, group: str) -> str:
-    """The recipe component's short name for tables and progress lines, as its config option is named: `rmsprop`,
-    `adam`; a schedule without its `LR` suffix (`cosine` for CosineAnnealingLR, `step` for StepLR); `none`."""
-    target = cfg[group].get("_target_") if group in cfg else None
-    if not target:
-        return "none"
-    short = str(target).rsplit(".", 1)[-1].lower()
-    return re.sub(r"(annealing)?lr$", "", short) or short if group == "schedule" else short
+    """The recipe component's short name for tables and progress lines (schema.option_name)."""
+    return option_name(group, cfg[group].get("_target_") if group in cfg else None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import re
 from functools import lru_cache
 from typing import Any, Mapping
 
@@ -27,6 +28,15 @@ INSTANTIATE = ("_target_", "_recursive_", "_convert_", "_partial_", "_args_")  #
 # optimizer)
 PASSED = {"head": {"dim": "encoder.dim", "depth": "depth"}, "optimizer": {"params": None}, "schedule": {"optimizer": None}}
 TOP = RUN + RUNTIME + ("train",) + COMPONENTS
+
+
+def option_name(group: str, target: str | None) -> str:
+    """A recipe component's short name, as its config option is named, from its `_target_`: `rmsprop`, `adam`; a
+    schedule without its `LR` suffix (`cosine` for CosineAnnealingLR, `step` for StepLR); `none` without a class."""
+    if not target:
+        return "none"
+    short = str(target).rsplit(".", 1)[-1].lower()
+    return (re.sub(r"(annealing)?lr$", "", short) or short) if group == "schedule" else short
 
 
 def _dotted(prefix: str, key: Any) -> str:

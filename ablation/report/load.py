@@ -24,6 +24,7 @@ from hydra.errors import CompactHydraException
 
 from ablation.identity import COMPONENT_GROUPS, code_fingerprint
 from ablation.mechanism import classify
+from ablation.schema import option_name
 from ablation.store import METRICS as RECORD
 from ablation.store import damage, sha256, verifiable
 
@@ -106,8 +107,9 @@ def factors_from_config(folder: Path) -> dict[str, Any]:
     cls = lambda group: str(get(group, "_target_")).rsplit(".", 1)[-1].lower() if get(group, "_target_") else None  # noqa: E731
     return {"head": cls("head"), "depth": get("depth"), "encoder": cls("encoder"), "loss": cls("loss"),
             "convention": get("loss", "convention"), "pair_order": get("data", "pair_order"), "data": cls("data"),
-            "seed": get("seed"), "epochs": get("train", "epochs"), "optimizer": cls("optimizer"),
-            "schedule": cls("schedule") or "none"}
+            "seed": get("seed"), "epochs": get("train", "epochs"),
+            **({g: option_name(g, get(g, "_target_")) for g in EARLIER_RECIPE} if get("optimizer") is not None
+               else EARLIER_RECIPE)}
 
 
 def read_run(folder: Path) -> dict[str, Any]:
