@@ -42,8 +42,7 @@ def factors(cfg: DictConfig) -> dict[str, Any]:
         "data": component_name(cfg.data),
         "seed": cfg.seed,
         "epochs": cfg.train.epochs,
-        "optimizer": recipe.name(cfg, "optimizer"),
-        "schedule": recipe.name(cfg, "schedule"),
+        **{g: schema.option_name(g, cfg[g].get("_target_")) for g in ("optimizer", "schedule")},
     }
 
 

@@ -18,8 +18,6 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from .schema import option_name
-
 Optimizer = torch.optim.Optimizer
 
 
@@ -128,7 +126,3 @@ def _why(e: Exception) -> str:
     cause = e.__cause__ or e  # instantiate wraps the constructor's own error
     return f"{type(cause).__name__}: {cause}".splitlines()[0]
 
-
-def name(cfg: DictConfig, group: str) -> str:
-    """The recipe component's short name for tables and progress lines (schema.option_name)."""
-    return option_name(group, cfg[group].get("_target_") if group in cfg else None)
