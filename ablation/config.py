@@ -9,7 +9,7 @@ from hydra.errors import CompactHydraException
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig
 
-from . import recipe, runclaims, schema
+from . import presets, runclaims, schema
 from .contract import name_of, problems as contract_problems
 from .data import PAIR_ORDERS, DataError, IdxFolder
 from .identity import experiment_dict, resolved, run_id  # noqa: F401 - the sweep's and tests' entry points
@@ -117,7 +117,7 @@ def config_problems(cfg: DictConfig, check_data: bool = True, check_output: bool
             problems.append(f"{group}._target_ {cfg[group].get('_target_')!r} cannot be imported: {e}")
     if not problems:
         problems += contract_problems(cfg)
-        bad_recipe = recipe.problem(cfg)
+        bad_recipe = presets.problem(cfg)
         need(bad_recipe is None, bad_recipe or "")
     if check_data and not problems and issubclass(get_class(cfg.data._target_), IdxFolder):
         try:

@@ -132,9 +132,9 @@ def max_stack(cfg: DictConfig) -> int:
     runs)."""
     from hydra.utils import get_class
 
-    from ablation import recipe
+    from ablation import presets
 
-    if cfg.get("threads", 1) != 1 or not recipe.elementwise(cfg):
+    if cfg.get("threads", 1) != 1 or not presets.elementwise(cfg):
         return 1
     return int(getattr(get_class(cfg.encoder._target_), "max_stack", 0))
 
@@ -318,7 +318,7 @@ class AblationSweeper(BasicSweeper):
     def plan(self, jobs: List[List[str]]) -> List[Job]:
         """Every job composed, validated and named by its run id; one config per head × depth kept in
         `self.heads` (for the pre-flight diagnosis) with the pair orders the grid runs it on."""
-        from ablation import recipe, runclaims
+        from ablation import presets, runclaims
         from ablation.config import config_problems, seed_problem, skip_reason
         from ablation.data import DataError
         from ablation.errors import as_typed, lines
@@ -374,7 +374,7 @@ class AblationSweeper(BasicSweeper):
                     orders = self.heads[head][1]
                     if cfg.data.pair_order not in orders:
                         orders.append(cfg.data.pair_order)
-                if not recipe.elementwise(cfg):
+                if not presets.elementwise(cfg):
                     self.alone.add(str(cfg.optimizer.get("_target_")))
                 if not interpolates(cfg):  # else a value may follow the seed: each seed is checked in full
                     checked[cell] = known
