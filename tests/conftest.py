@@ -43,14 +43,17 @@ def subprocess_path() -> dict[str, str]:
 
 
 def cli(*args: str, cwd: Path | None = None, timeout: float = 240, module: str = "ablation.sweep",
-        cpus: set[int] | None = None) -> subprocess.CompletedProcess:
+        cpus: set[int] | None = None, path: tuple[Path, ...] = ()) -> subprocess.CompletedProcess:
     """Run `python -m ablation.sweep ARGS` as a user would; the test components of `helpers.faulty` are importable.
-    `cpus`: the CPUs the process may run on (its affinity, as `taskset` would set it).
+    `cpus`: the CPUs the process may run on (its affinity, as `taskset` would set it); `path`: folders put first
+    on its PYTHONPATH (a user's own modules).
 
     The process is forked from a warm interpreter (helpers/forkserver.py: imports done once, nothing run) where
-    that is the same as a fresh one: the project's folder, no variable that acts on imports changed. Elsewhere,
-    and everywhere with TESTS_FRESH_PROCESS=1, a fresh interpreter runs it."""
+    that is the same as a fresh one: it would import this checkout's package, and no variable that acts on imports
+    changed. Elsewhere, and everywhere with TESTS_FRESH_PROCESS=1, a fresh interpreter runs it."""
     env = {**os.environ, **subprocess_path()}
+    if path:
+        env["PYTHONPATH"] = os.pathsep.join([*map(str, path), env["PYTHONPATH"]])
     env.pop("HYDRA_FULL_ERROR", None)
     cwd = Path(cwd or ROOT)
     if _forkable(cwd, env):
@@ -66,8 +69,19 @@ def cli(*args: str, cwd: Path | None = None, timeout: float = 240, module: str =
 IMPORT_TIME = ("PYTHON", "ATEN_", "MKL_", "OMP_", "KMP_", "TORCH", "OPENBLAS", "LD_", "CUDA", "MPLBACKEND")
 
 
+def _resolves_here(cwd: Path, env: dict[str, str]) -> bool:
+    """Whether a fresh `python -m` from `cwd` with `env` would import this checkout's package and plugins: the
+    first folder of its path (cwd, then PYTHONPATH) that holds `ablation` or the sweeper plugin is ROOT."""
+    path = [cwd, *(Path(p) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)]
+    for name in ("ablation/__init__.py", "hydra_plugins/ablation_sweeper"):
+        first = next((p for p in path if (p / name).exists()), None)
+        if first is None or first.resolve() != ROOT:
+            return False
+    return True
+
+
 def _forkable(cwd: Path, env: dict[str, str]) -> bool:
-    if os.environ.get("TESTS_FRESH_PROCESS") == "1" or cwd.resolve() != ROOT:
+    if os.environ.get("TESTS_FRESH_PROCESS") == "1" or not _resolves_here(cwd.resolve(), env):
         return False
     server_env = {**os.environ, **subprocess_path()}
     keys = {k for k in (*env, *server_env) if k.startswith(IMPORT_TIME)}

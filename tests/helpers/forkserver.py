@@ -18,7 +18,9 @@ import signal
 import sys
 import time
 
-PRELOAD = ("torch", "numpy", "pandas", "scipy.stats", "hydra", "omegaconf", "ablation.sweep")
+# torch._dynamo: torch.optim imports it at an optimizer's first use (over a second); ablation.report: seaborn
+PRELOAD = ("torch", "torch._dynamo", "numpy", "pandas", "scipy.stats", "hydra", "omegaconf", "ablation.sweep",
+           "ablation.report.build")
 
 
 def child(req: dict, base_path: list[str], own_path: list[str]) -> None:
