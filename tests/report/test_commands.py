@@ -4,14 +4,11 @@ folder its runs recorded, never a placeholder."""
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import subprocess
-import sys
 
 import pytest
-from conftest import FAST, ROOT
+from conftest import FAST, cli
 
 pytestmark = pytest.mark.slow  # a tiny sweep, then one dry run per suggested command
 
@@ -30,9 +27,7 @@ def test_every_suggested_command_runs_as_pasted(tmp_path):
     (proj / "my_conf" / "head").mkdir(parents=True)
     (proj / "my_heads.py").write_text(HEAD)
     (proj / "my_conf" / "head" / "mine.yaml").write_text("_target_: my_heads.Mine\nhidden: 128\n")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(proj), str(ROOT)])}
-    run = lambda *a, cwd=proj: subprocess.run([sys.executable, "-m", *a], cwd=cwd, env=env,  # noqa: E731
-                                              capture_output=True, text=True, timeout=300)
+    run = lambda module, *a, cwd=proj: cli(*a, module=module, cwd=cwd, path=(proj,), timeout=300)  # noqa: E731
     p = run("ablation.sweep", "-m", "--config-dir", "my_conf", "head=distance,subtract,mine", "seed=0", *FAST,
             "progress=false")
     assert p.returncode == 0, p.stderr
