@@ -9,12 +9,14 @@ from hydra.errors import CompactHydraException
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig
 
-from . import presets, runclaims, schema
+from . import presets, schema
 from .contract import name_of, problems as contract_problems
 from .data import PAIR_ORDERS, DataError, IdxFolder
+from .factors import FACTORS
 from .identity import experiment_dict, resolved, run_id  # noqa: F401 - the sweep's and tests' entry points
 from .losses import CONVENTIONS
-from .placement import HERE, Workers, problem as device_problem
+from .run import lock
+from .run.placement import HERE, Workers, problem as device_problem
 from .store import unwritable
 
 INITS = ("keras", "torch")
@@ -31,19 +33,20 @@ def component_name(node: DictConfig) -> str:
 
 
 def factors(cfg: DictConfig) -> dict[str, Any]:
-    """The study's factors as short names: the columns of the report."""
-    return {
-        "head": component_name(cfg.head),
-        "depth": cfg.depth,
-        "encoder": component_name(cfg.encoder),
-        "loss": component_name(cfg.loss),
-        "convention": cfg.loss.convention,
-        "pair_order": cfg.data.pair_order,
-        "data": component_name(cfg.data),
-        "seed": cfg.seed,
-        "epochs": cfg.train.epochs,
-        **{g: schema.option_name(g, cfg[g].get("_target_")) for g in ("optimizer", "schedule")},
-    }
+    """The study's factors (ablation.factors) by short name, as the record holds them and the report's columns read
+    them: a component by its class's short name, a recipe component by its option's name, any other by its value."""
+    out: dict[str, Any] = {}
+    for f in FACTORS:
+        if f.labelled:
+            out[f.name] = component_name(cfg[f.group])
+        elif f.group:
+            out[f.name] = schema.option_name(f.group, cfg[f.group].get("_target_"))
+        else:
+            node: Any = cfg
+            for part in f.key.split("."):
+                node = node[part]
+            out[f.name] = node
+    return out
 
 
 def skip_reason(cfg: DictConfig) -> str | None:
@@ -98,7 +101,7 @@ def config_problems(cfg: DictConfig, check_data: bool = True, check_output: bool
     bad_device = device_problem(cfg.get("device", "cpu"), workers)
     need(bad_device is None, bad_device or "")
     need(_is_int(cfg.threads) and cfg.threads >= 1, f"threads must be an integer >= 1, got {cfg.threads!r}")
-    beat, timeout = runclaims.settings(cfg)
+    beat, timeout = lock.settings(cfg)
     need(_is_num(beat) and beat > 0, f"claim_heartbeat_s must be a number > 0, got {beat!r}")
     if _is_num(beat) and beat > 0:  # a live claim is refreshed at least twice within the timeout
         need(_is_num(timeout) and timeout >= 2 * beat,

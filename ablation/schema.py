@@ -16,13 +16,15 @@ from typing import Any, Mapping
 
 from hydra.utils import get_class
 
+from .run.job import KEYS as JOB_KEYS
+
 # Where and how fast a run happens, not what it measures: read by the sweep, left out of a run's identity.
 RUNTIME = ("results_dir", "threads", "progress", "dry_run", "claim_heartbeat_s", "claim_timeout_s")
 RUN = ("depth", "seed", "device")  # read by the training code and part of a run's identity
 TRAIN = ("epochs", "batch_size", "init")  # train.*: ablation/train.py's protocol (its optimizer: `optimizer`)
 COMPONENTS = ("data", "encoder", "head", "loss", "optimizer", "schedule")  # each built from its `_target_` with
 # the group's other keys; `schedule=none` has no `_target_` and takes no key
-JOB = ("run_ids", "bundle_seeds")  # the sweeper's per-job keys, taken out before a run reads its config
+JOB = JOB_KEYS  # the sweeper's per-job keys (ablation.run.job), taken out before a run reads its config
 INSTANTIATE = ("_target_", "_recursive_", "_convert_", "_partial_", "_args_")  # Hydra's own, read by instantiate
 # Arguments the trainer passes itself: from these config keys, or (None) from what it built (the parameters, the
 # optimizer)

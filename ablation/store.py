@@ -1,29 +1,19 @@
-"""Run folders on disk. Every file is written atomically (temp + rename); `metrics.json` is written
-last, so a folder without it is an interrupted run, never mistaken for a finished one."""
+"""Files on disk, each written atomically (temp + rename): a reader never sees half a file. The run folder's
+layout and its record are ablation.run.record's."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import gzip
 import hashlib
 import json
 import os
 import secrets
 import tempfile
-import zlib
 from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
-
-METRICS = "metrics.json"
-# The files a run writes before its record; the record lists each one's size and sha256 (`files`), so a run
-# whose files were damaged afterwards is found (`damage`) and trained again.
-RUN_FILES = ("config.yaml", "history.csv", "scores.csv.gz", "views.csv.gz", "error.txt")
-# Reused by a re-run. A diverged run is a result (the same config diverges again); a failed (an exception,
-# perhaps a transient one) or interrupted run is redone.
-FINAL = ("completed", "skipped", "diverged")
 
 
 def unwritable(path: Path, what: str, keep: bool = True) -> str | None:
@@ -107,93 +97,9 @@ def write_csv(path: Path, df: pd.DataFrame) -> None:
     atomic(path, lambda tmp: df.to_csv(tmp, index=False, compression=compression, float_format="%.7g"))
 
 
-def read_metrics(folder: Path) -> dict[str, Any] | None:
-    """The run's record, or None if it never finished or its record is unreadable."""
-    try:
-        rec = json.loads((folder / METRICS).read_text())
-    except (OSError, ValueError):
-        return None
-    return rec if isinstance(rec, dict) and "status" in rec else None
-
-
-def is_final(folder: Path) -> bool:
-    """A finished run whose files are as its record lists them."""
-    rec = read_metrics(folder)
-    return rec is not None and rec["status"] in FINAL and not damage(folder, rec)
-
-
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def file_record(folder: Path) -> dict[str, dict[str, Any]]:
-    """Each run file present in `folder`: its size, sha256 and modification time (for the record)."""
-    out: dict[str, dict[str, Any]] = {}
-    for name in RUN_FILES:
-        try:
-            st = (folder / name).stat()
-            out[name] = {"size": st.st_size, "sha256": sha256(folder / name), "mtime_ns": st.st_mtime_ns}
-        except FileNotFoundError:
-            continue
-    return out
-
-
-def _cut_short(path: Path) -> bool:
-    """Whether a file shorter than recorded ends as a cut write does: a gzip stream that stops early, or text
-    without its last newline (every run file ends with one); else it was replaced by other content."""
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                while f.read(1 << 20):
-                    pass
-            return False
-        if path.stat().st_size == 0:
-            return True
-        with open(path, "rb") as f:
-            f.seek(-1, os.SEEK_END)
-            return f.read(1) != b"\n"
-    except EOFError:
-        return True
-    except (OSError, zlib.error):
-        return False
-
-
-def verifiable(rec: dict[str, Any]) -> bool:
-    """Whether a record lists its files (records written before runs did cannot be checked: taken as they are)."""
-    return isinstance(rec.get("files"), dict)
-
-
-def damage(folder: Path, rec: dict[str, Any], full: bool = False) -> dict[str, str]:
-    """The run files that differ from what the record lists: name -> "deleted", "truncated" or "altered".
-
-    A file's size is compared always; its sha256 when `full`, or when its modification time differs from the
-    record's (a file rewritten in place keeps its size but not its time), so a check of unchanged files costs
-    one stat each. Empty for a record that lists no files (`verifiable`)."""
-    listed = rec.get("files") if verifiable(rec) else {}
-    out: dict[str, str] = {}
-    for name, want in listed.items():
-        if not isinstance(want, dict):
-            out[str(name)] = "altered"
-            continue
-        path = folder / str(name)
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            out[name] = "deleted"
-            continue
-        except OSError:
-            out[name] = "unreadable"
-            continue
-        if st.st_size != want.get("size"):
-            out[name] = "truncated" if st.st_size < (want.get("size") or 0) and _cut_short(path) else "altered"
-        elif full or st.st_mtime_ns != want.get("mtime_ns"):
-            try:
-                if sha256(path) != want.get("sha256"):
-                    out[name] = "altered"
-            except OSError:
-                out[name] = "unreadable"
-    return out

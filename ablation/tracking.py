@@ -27,12 +27,12 @@ import pandas as pd
 import yaml
 
 from .identity import NON_IDENTITY as RUNTIME  # not what a run measures
-from .store import read_metrics
+from .run import record
+from .run.record import EXPORTED as RUN_FILES
 
 RUN_TAG = "ablation.run_id"
 ROLE_TAG = "ablation.role"  # "run" or "report" (the parent)
 DIGEST_TAG = "ablation.digest"
-RUN_FILES = ("config.yaml", "history.csv", "scores.csv.gz", "metrics.json", "error.txt")
 MLFLOW_STATUS = {"completed": "FINISHED", "skipped": "FINISHED", "failed": "FAILED", "diverged": "FAILED"}
 PARAM_LIMIT, METRIC_LIMIT = 100, 1000  # MLflow's log_batch limits per call
 
@@ -206,10 +206,11 @@ def export(results_dir: str | Path, tracking_uri: str, experiment: str, report_d
     out = Exported(tracking_uri, experiment_id, parent_id)
 
     for folder in folders:
-        rec = read_metrics(folder)
-        if rec is None or rec.get("status") not in MLFLOW_STATUS:
+        read = record.read(folder)
+        if read is None or read.status not in MLFLOW_STATUS:
             out.left_out.append(folder.name)
             continue
+        rec = read.to_json()
         rid = str(rec.get("run_id") or folder.name)
         d = digest(folder)
         old = by_id.get(rid)

@@ -46,7 +46,7 @@ def finish_all(checkout: Path, results: Path) -> None:
     """A finished record for every run the grid lists, as a sweep would have left it: its files, and the record
     listing each one's size and hash (a revision whose records list none ignores the list)."""
     sys.path.insert(0, str(ROOT))
-    from ablation.store import file_record
+    from ablation.run.record import file_record
 
     listing = dry_run(checkout, results).stdout
     for rid in re.findall(r"^  (?:train|skip) +([0-9a-f]{12})  ", listing, re.M):

@@ -13,8 +13,8 @@ from conftest import ROOT, cli, make_cfg, records, subprocess_path
 from ablation import stacked
 from ablation.config import ConfigError, run_id, validate
 from ablation.identity import identity
-from hydra_plugins.ablation_sweeper.ablation_sweeper import max_stack
-from ablation.sweep import execute, execute_bundle
+from ablation.run.plan import max_stack
+from ablation.run.worker import execute, execute_bundle
 from ablation.device import resolve
 from ablation.train import build, train, train_bundle
 

@@ -26,10 +26,11 @@ from omegaconf import DictConfig
 from torch.utils import _pytree as pytree
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from ablation import device, placement, stacked, train
+from ablation import device, stacked, train
+from ablation.run import placement
 from ablation.config import ConfigError, run_id, validate
 from ablation.identity import TRAINING_MODULES, identity
-from ablation.sweep import PlanMismatch, check_plan, execute
+from ablation.run.worker import PlanMismatch, check_plan, execute
 
 TINY = ["train.epochs=1", "train.batch_size=100"]  # 7,980 pairs: 80 steps, the last one short (padded)
 ON_META = ["train.epochs=2", "train.batch_size=1000"]  # 8 steps an epoch, the last one short (padded)

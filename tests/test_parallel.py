@@ -7,7 +7,7 @@ import pytest
 from conftest import CONF, cli, records
 from hydra import compose, initialize_config_dir
 
-from ablation.placement import register_resolver
+from ablation.run.placement import register_resolver
 
 TINY = ["train.epochs=1", "train.batch_size=100"]
 

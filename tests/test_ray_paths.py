@@ -19,7 +19,7 @@ from hydra.test_utils.launcher_common_tests import IntegrationTestSuite, Launche
 from helpers.extras import missing
 from helpers.raycluster import RAY_ENV, cluster, free_port, short_tmp
 
-from ablation.store import is_final
+from ablation.run.record import is_final
 
 if importlib.util.find_spec("ray") is None:  # not imported here: Ray reads its environment (RAY_ENV) on import
     missing("ray is not installed: pip install -e '.[ray]'")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ablation.store import atomic, read_metrics, write_json
+from ablation.run.record import read_metrics
+from ablation.store import atomic, write_json
 
 
 def test_written_files_follow_the_umask(tmp_path: Path) -> None:

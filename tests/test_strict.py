@@ -19,7 +19,7 @@ from ablation.config import ConfigError, validate
 from ablation.errors import forced, lines, missing_option
 from ablation.extras import launcher_problem, missing_plugin
 from ablation.identity import flatten, run_id
-from hydra_plugins.ablation_sweeper.ablation_sweeper import affected
+from ablation.run.plan import affected
 
 HEADS = ["distance", "subtract", "absdiff", "sqdiff", "concat", "sum", "product"]
 FIXED = {"results_dir", "dry_run", "device", "seed", "data.root", "data.mirror", "data.download"}  # set by the test

@@ -8,7 +8,7 @@ import pytest
 from conftest import FAST, cli, make_cfg, records
 
 from ablation.config import run_id
-from ablation.sweep import execute
+from ablation.run.worker import execute
 
 pytestmark = pytest.mark.slow
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ablation.factors import BASELINE
 from ablation.mechanism import ADDITIVE_TOL, BOUND, SYMMETRY_TOL
 
 from .select import Context
@@ -256,7 +257,7 @@ class Claim:
 
 # ---------------------------------------------------------------- cells and level checks
 
-VARIED = ("depth", "encoder", "loss", "convention", "pair_order")
+VARIED = BASELINE  # the factors a cell varies around the Keras setting
 
 
 def cells(df: pd.DataFrame, ctx: Context) -> list[tuple[dict[str, Any], pd.DataFrame]]:

@@ -6,7 +6,8 @@ dotted config key (`optimizer.lr`, `head._target_`, `data.content`), its `code` 
 current code's (`code_current`), what its component classes declare (`weightless`, `bounded`, labels, the side
 of "same"), its metrics, and the head's structure classified from its measurements at initialisation
 (`additive`, `symmetric`, `antisymmetric`; NA where the run measured none). A record written before runs had an
-identity loads with its factors only, as code "unknown".
+identity loads with its factors only, as code "unknown". Every record is read through its schema
+(ablation.run.record), which converts an older version explicitly.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ import pandas as pd
 import yaml
 from hydra.errors import CompactHydraException
 
+from ablation.factors import BY_NAME, NUMBERS, TEXTS
 from ablation.identity import COMPONENT_GROUPS, code_fingerprint
 from ablation.mechanism import classify
+from ablation.run.record import DECLARED_STRUCTURE, EARLIER_RECIPE, FILE as RECORD, STATUSES as RECORD_STATUSES
+from ablation.run.record import Record, damage, recorded
 from ablation.schema import option_name
-from ablation.store import METRICS as RECORD
-from ablation.store import damage, sha256, verifiable
 
 from .words import FACTORS, SHORT
 
@@ -37,10 +39,10 @@ METRICS = (
     "logit_std", *RESIDUALS, *(f"{r}_init" for r in RESIDUALS), "rectangles_all_right", "final_loss", "epochs_run",
     "n_train_pairs", "n_test_pairs", "n_params", "neg_smaller_first", "wall_time_s",
 )
-STATUSES = ("completed", "skipped", "failed", "diverged", "interrupted", "unreadable")
-RECORDED = STATUSES[:4]  # runs with a record: factors, identity, traits (the others are listed, never counted)
+STATUSES = (*RECORD_STATUSES, "interrupted", "unreadable")
+RECORDED = RECORD_STATUSES  # runs with a record: factors, identity, traits (the others are listed, never counted)
 FLAGS = ("weightless", "bounded", "same_high", "loss_convex")  # declared by the classes; the loss's convexity measured
-STRUCTURE = ("additive", "symmetric", "antisymmetric")  # measured: classified from the residuals at initialisation
+STRUCTURE = DECLARED_STRUCTURE  # measured: classified from the residuals at initialisation
 TRAITS = (*FLAGS, "threshold", "head_label", "encoder_label", "loss_label", "data_label")
 TEXT = pd.StringDtype("python")  # text columns: missing values as NA, rows sliced twice as fast as with Arrow's
 TOP = "_identity_top"  # a row's top-level identity keys (not dotted), collected by `tidy`
@@ -85,10 +87,6 @@ def run_folders(results_dir: Path) -> list[Path]:
     return folders
 
 
-# Records from before the training recipe was a factor: every run then trained with RMSprop at a constant rate.
-EARLIER_RECIPE = {"optimizer": "rmsprop", "schedule": "none"}
-
-
 def factors_from_config(folder: Path) -> dict[str, Any]:
     """Best-effort factors of a run without a readable record, from its config.yaml (class names, lower case)."""
     try:
@@ -105,46 +103,39 @@ def factors_from_config(folder: Path) -> dict[str, Any]:
         return node
 
     cls = lambda group: str(get(group, "_target_")).rsplit(".", 1)[-1].lower() if get(group, "_target_") else None  # noqa: E731
-    return {"head": cls("head"), "depth": get("depth"), "encoder": cls("encoder"), "loss": cls("loss"),
-            "convention": get("loss", "convention"), "pair_order": get("data", "pair_order"), "data": cls("data"),
-            "seed": get("seed"), "epochs": get("train", "epochs"),
-            **({g: option_name(g, get(g, "_target_")) for g in EARLIER_RECIPE} if get("optimizer") is not None
-               else EARLIER_RECIPE)}
+    out = {n: cls(f.group) if f.labelled else get(*f.key.split(".")) for n, f in BY_NAME.items() if n not in EARLIER_RECIPE}
+    return {**out, **({g: option_name(g, get(g, "_target_")) for g in EARLIER_RECIPE} if get("optimizer") is not None
+                      else EARLIER_RECIPE)}
 
 
 def read_run(folder: Path) -> dict[str, Any]:
     """One run folder → one flat row (never raises)."""
     row: dict[str, Any] = {"run_id": folder.name}
     try:
-        text = (folder / "metrics.json").read_text()
+        text = (folder / RECORD).read_text()
     except FileNotFoundError:
         return {**row, **factors_from_config(folder), "status": "interrupted", "detail": "no metrics.json: the run never finished"}
     except OSError as e:
         return {**row, **factors_from_config(folder), "status": "unreadable", "detail": f"metrics.json: {e.strerror or e}"}
     try:
-        rec = json.loads(text)
-        if not isinstance(rec, dict) or rec.get("status") not in STATUSES[:4] or not isinstance(rec.get("factors"), dict):
+        raw = json.loads(text)
+        if not isinstance(raw, dict) or raw.get("status") not in RECORDED or not isinstance(raw.get("factors"), dict):
             raise ValueError("not a run record (needs a known status and the factors)")
+        rec = Record.from_json(raw)
     except ValueError as e:
         return {**row, **factors_from_config(folder), "status": "unreadable", "detail": f"metrics.json: {e}"}
-    metrics = rec.get("metrics") if isinstance(rec.get("metrics"), dict) else {}
-    ident = rec.get("identity") if isinstance(rec.get("identity"), dict) else {}
-    ident = {k: v for k, v in ident.items() if k not in SHORT or k.endswith("._target_")}  # short names come from factors
+    ident = {k: v for k, v in (rec.identity or {}).items() if k not in SHORT or k.endswith("._target_")}  # short names: factors
     top = [k for k in ident if "." not in k and k != "code"]  # a top-level key of the user's config, e.g. `device`
-    traits = rec.get("traits") if isinstance(rec.get("traits"), dict) else {}
-    traits = {k: v for k, v in traits.items() if k not in STRUCTURE}  # declared structure (older records): not trusted
-    detail = rec.get("reason") or rec.get("error") or ""
-    code = rec.get("code") or ident.get("code") or UNKNOWN_CODE
-    versions = rec.get("versions") if isinstance(rec.get("versions"), dict) else {}
+    detail = rec.reason or rec.error or ""
     damaged = damage(folder, rec, full=True)  # every file hashed: the report is where a damaged run is named
     if damaged:
         row["damaged"] = "; ".join(f"{name} {what}: {LEFT_OUT.get(name, 'nothing left out')}"
                                    for name, what in damaged.items()) + "; the next sweep trains the run again"
-    row["files_checked"] = verifiable(rec)
-    row.update({f"{v}_version": str(versions[v]) for v in VERSIONS if versions.get(v) is not None})
-    row["config_dir"] = rec.get("config_dir")  # the user's --config-dir: suggested commands name it
-    return {**row, **ident, **traits, **EARLIER_RECIPE, **rec["factors"], **metrics, "code": str(code), "status": rec["status"],
-            "detail": str(detail), "finished_at": rec.get("finished_at"), **({TOP: top} if top else {})}
+    row["files_checked"] = rec.verifiable
+    row.update({f"{v}_version": str(rec.versions[v]) for v in VERSIONS if rec.versions.get(v) is not None})
+    row["config_dir"] = rec.config_dir  # the user's --config-dir: suggested commands name it
+    return {**row, **ident, **rec.traits, **rec.factors, **(rec.metrics or {}), "code": str(rec.code or UNKNOWN_CODE),
+            "status": rec.status, "detail": str(detail), "finished_at": rec.finished_at, **({TOP: top} if top else {})}
 
 
 def _typed(col: pd.Series) -> pd.Series:
@@ -224,15 +215,14 @@ def tidy(rows: list[dict[str, Any]]) -> pd.DataFrame:
     ident = sorted(c for c in df.columns if c not in COLUMNS and ("." in c or c in top))
     extra = sorted(c for c in df.columns if c not in COLUMNS and c not in ident)
     df = df[[*COLUMNS, *ident, *extra]]
-    for col in ("depth", "seed", "epochs", "threshold", *METRICS, *extra):
+    for col in (*NUMBERS, "threshold", *METRICS, *extra):
         df[col] = pd.to_numeric(df[col], errors="coerce")  # a garbled value becomes NaN, not a crash
     for col in ident:
         df[col] = _typed(df[col])
-    for col in ("depth", "seed", "epochs"):
+    for col in NUMBERS:
         df[col] = df[col].astype("Int64")
     df["files_checked"] = df["files_checked"].astype("boolean")
-    for col in ("head", "encoder", "loss", "convention", "pair_order", "optimizer", "schedule", "data", "status",
-                "detail", "damaged", "code",
+    for col in (*TEXTS, "status", "detail", "damaged", "code",
                 "head_label", "encoder_label", "loss_label", "data_label", *(f"{v}_version" for v in VERSIONS)):
         df[col] = df[col].astype(TEXT)
     old = df["status"].isin(RECORDED) & df["bounded"].isna() & df["head"].notna()
@@ -256,21 +246,6 @@ def load_runs(results_dir: str | Path, folders: list[Path] | None = None) -> Loa
     """Every run folder under `results_dir/runs` (or the given ones, from `run_folders`) as one table."""
     folders = run_folders(Path(results_dir)) if folders is None else folders
     return Loaded(tidy([read_run(f) for f in folders]), Path(results_dir) / "runs")
-
-
-def recorded(folder: Path, name: str) -> bool:
-    """Whether a run file is the one its record lists (by its hash), or the record lists none to compare with."""
-    try:
-        listed = json.loads((folder / RECORD).read_text()).get("files")
-    except (OSError, ValueError, AttributeError):
-        return True  # a run without a readable record is not read for figures anyway
-    want = listed.get(name) if isinstance(listed, dict) else None
-    if not isinstance(want, dict):
-        return not isinstance(listed, dict)  # a listed record without this file: it was written after the record
-    try:
-        return (folder / name).stat().st_size == want.get("size") and sha256(folder / name) == want.get("sha256")
-    except OSError:
-        return False
 
 
 def read_per_run(runs_dir: Path, run_ids: list[str], name: str) -> pd.DataFrame:

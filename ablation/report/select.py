@@ -15,11 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ablation import factors
+
 from .load import RECORDED, ReportError, identity_columns
 from .words import CELL, CONTEXT, FACTORS, RECIPE, SHORT, Words
 
 # The factors of the Keras setting (their values: the config's defaults): each comparison changes one of them.
-BASELINE = ("depth", "encoder", "loss", "convention", "pair_order")
+BASELINE = factors.BASELINE
 LOST = ("failed", "diverged")  # runs that were meant to measure a cell and did not: counted per cell
 CODES = ("current", "all")  # which runs enter the statistics: the current code's only, or every code (a factor)
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ablation.factors import COMPARED
 from ablation.mechanism import CHANCE, FAILS, LEARNS as PREDICT_LEARNS, Structure, predict_cell
 
 from .judge import (ALPHA, LEARNS, NO_BETTER, NO_INFO, NOT_MEASURED, MeanCI, Test, acc_text, judge_cell, mean_ci, p_text,
@@ -18,7 +19,7 @@ from .words import CELL, Words, factor_name, pct, plural
 
 DIAGNOSTICS = ("train_acc", "test_acc_both_orders", "test_auc", "swap_gap", "score_std", "frac_pred_same",
                "logit_std", "interaction", "interaction_init")
-EFFECT_FACTORS = ("head", "depth", "encoder", "loss", "convention", "pair_order", "optimizer", "schedule")
+EFFECT_FACTORS = COMPARED
 STATS = ("acc_mean", "acc_lo", "acc_hi", *DIAGNOSTICS)
 TESTS = {CHANCE: NO_INFO, PREDICT_LEARNS: LEARNS, FAILS: NO_BETTER}  # prediction → how it is judged
 

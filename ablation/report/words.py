@@ -14,24 +14,17 @@ from typing import Any
 
 import pandas as pd
 
-FACTORS = ("head", "depth", "encoder", "loss", "convention", "pair_order", "optimizer", "schedule", "data", "seed",
-           "epochs")
-CELL = tuple(f for f in FACTORS if f != "seed")  # the known factors of a cell (select.cell_keys adds dotted keys)
-CONTEXT = ("data", "epochs")  # what the verdicts hold fixed (the most common setting, stated in the report)
-RECIPE = ("optimizer", "schedule")  # the training recipe: the claims are judged under each one apart
-GROUPS = ("head", "encoder", "loss", "data", *RECIPE)  # factors chosen by a config group (`group=option`)
-COMPONENTS = ("head", "encoder", "loss", "data")  # factors whose values are classes with a declared label
+from ablation import factors
 
-# The identity key behind each short name (the override a sweep command uses for it). Component classes stay in
-# the table as their dotted `_target_` columns too (two classes that share a short name are never pooled).
-DOTTED = {"head": "head._target_", "encoder": "encoder._target_", "loss": "loss._target_", "data": "data._target_",
-          "convention": "loss.convention", "pair_order": "data.pair_order", "epochs": "train.epochs",
-          "depth": "depth", "seed": "seed", "optimizer": "optimizer._target_", "schedule": "schedule._target_"}
-SHORT = {v: k for k, v in DOTTED.items()}  # dotted identity key → short name
-
-FACTOR_NAMES = {"head": "head", "depth": "hidden layers after the merge", "encoder": "encoder", "loss": "loss",
-                "convention": "loss sign convention", "pair_order": "pair order", "data": "data set", "seed": "seed",
-                "epochs": "epochs", "optimizer": "optimizer", "schedule": "learning-rate schedule"}
+# The study's factors, as the report reads them (each defined once, in ablation.factors): FACTORS in the report's
+# order; CELL, the known factors of a cell (select.cell_keys adds dotted keys); CONTEXT, what the verdicts hold fixed
+# (the most common setting, stated in the report); RECIPE, the training recipe, under each of which the claims are
+# judged apart; GROUPS, those chosen by a config group; COMPONENTS, those whose values are classes with a declared
+# label; DOTTED and SHORT, the identity key behind each short name and back (component classes stay in the table as
+# their dotted `_target_` columns too: two classes that share a short name are never pooled).
+FACTORS, CELL, CONTEXT, RECIPE = factors.NAMES, factors.CELL, factors.CONTEXTS, factors.RECIPES
+GROUPS, COMPONENTS, DOTTED, SHORT = factors.GROUPS, factors.LABELLED, factors.DOTTED, factors.SHORT
+FACTOR_NAMES = factors.WORDS
 VALUE_NAMES = {  # values that are not classes: what each setting means
     "convention": {"distance": "same → low score", "similarity": "same → high score"},
     "pair_order": {"random": "random order (Keras)", "sorted": "smaller digit first (control)"},

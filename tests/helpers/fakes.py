@@ -1,4 +1,5 @@
-"""Synthetic run folders in the exact format of ablation/sweep.py, for report tests and the speed benchmark.
+"""Synthetic run folders in the exact format of a sweep's (their records as ablation.run.record writes them), for
+report tests and the speed benchmark.
 
 A fake run records the structure its head would measure (STRUCTURES: the residuals the built-in heads measure at
 initialisation; a hidden layer makes any merge interacting) and behaves as docs/mechanism.md predicts from it:
@@ -20,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from ablation.diagnostics import diagnose
-from ablation.store import file_record
+from ablation.run.record import Record, file_record
 
+RECIPE = {"optimizer": "rmsprop", "schedule": "none"}  # the recipe of TRAIN, by option name: in every record's factors
 BASE = {"head": "distance", "depth": 0, "encoder": "mlp", "loss": "contrastive", "convention": "distance",
         "pair_order": "random", "data": "mnist5k", "seed": 0, "epochs": 20}
 
@@ -185,7 +187,8 @@ def write_run(runs_dir: Path, status: str = "completed", metrics: dict | None = 
     rec: dict[str, Any] = {"run_id": rid, "status": status, "factors": f, "overrides": [], "versions": {},
                            "finished_at": "2026-01-01T00:00:00+0000"}
     if not legacy:
-        rec.update({"identity": ident, "code": ident["code"], "traits": fake_traits(f, ident, traits)})
+        rec.update({"factors": {**RECIPE, **f}, "identity": ident, "code": ident["code"],
+                    "traits": fake_traits(f, ident, traits)})
     if status == "completed":
         s = fake_scores(f, n)
         rec["metrics"] = {**fake_metrics(f, s), **(metrics or {})}
@@ -207,9 +210,9 @@ def write_run(runs_dir: Path, status: str = "completed", metrics: dict | None = 
     else:
         rec["error"] = "RuntimeError: boom"
         (folder / "error.txt").write_text("Traceback ...\nRuntimeError: boom\n")
-    if not legacy:  # each file's size and hash, as a sweep records them
-        rec["files"] = file_record(folder)
-    (folder / "metrics.json").write_text(json.dumps(rec))
+    if not legacy:  # each file's size and hash, as a sweep records them; written as this version's record
+        rec = Record(**rec, files=file_record(folder)).to_json()
+    (folder / "metrics.json").write_text(json.dumps(rec))  # legacy: as records were written before they had a version
     return folder
 
 

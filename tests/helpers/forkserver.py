@@ -20,7 +20,7 @@ import time
 
 # torch._dynamo: torch.optim imports it at an optimizer's first use (over a second); ablation.report: seaborn
 PRELOAD = ("torch", "torch._dynamo", "numpy", "pandas", "scipy.stats", "hydra", "omegaconf", "ablation.sweep",
-           "ablation.report.build")
+           "ablation.run.multirun", "ablation.report.build")
 
 
 def child(req: dict, base_path: list[str], own_path: list[str]) -> None:

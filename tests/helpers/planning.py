@@ -13,7 +13,8 @@ from hydra.errors import ConfigCompositionException
 from hydra.types import HydraContext, RunMode
 
 from ablation.errors import forced, unknown_key
-from hydra_plugins.ablation_sweeper.ablation_sweeper import Job
+from ablation.run.compose import Composer
+from ablation.run.plan import Job, expand, plan as plan_jobs
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 
@@ -35,4 +36,5 @@ def plan(*overrides: str) -> list[Job]:
                 args = retry
         context = HydraContext(config_loader=loader, callbacks=Callbacks(cfg))
         sweeper = Plugins.instance().instantiate_sweeper(config=cfg, hydra_context=context, task_function=print)
-        return sweeper.plan(sweeper.expand(args))
+        jobs = expand(sweeper.grids, sweeper.params, args, loader)
+        return plan_jobs(jobs, Composer(cfg, loader), cfg.hydra.get("launcher"), str(cfg.hydra.runtime.cwd)).jobs

@@ -13,9 +13,11 @@ from conftest import FAST, cli, make_cfg
 
 from ablation import store
 from ablation.config import run_id
-from ablation.store import is_final, read_metrics
-from ablation.sweep import bundle_members, execute_bundle
-from hydra_plugins.ablation_sweeper.ablation_sweeper import Job, outcome
+from ablation.run.job import members as bundle_members
+from ablation.run.outcomes import outcome
+from ablation.run.plan import Job
+from ablation.run.record import file_record, is_final, read_metrics
+from ablation.run.worker import execute_bundle
 
 FULL = "no space left under {}: free space and rerun to resume"
 
@@ -48,7 +50,7 @@ def test_a_lost_job_is_charged_only_to_its_unfinished_runs(tmp_path):
     done, lost = tmp_path / "done", tmp_path / "lost"
     store.write_text(done / "history.csv", "epoch\n1\n")
     store.write_json(done / "metrics.json", {"status": "completed", "metrics": {"test_acc": 0.9},
-                                             "files": store.file_record(done)})
+                                             "files": file_record(done)})
     err = OSError(errno.ENOSPC, "No space left on device")
     assert outcome(Job([], "done", "train", folder=done), err)["status"] == "completed"
     assert outcome(Job([], "lost", "train", folder=lost), err) == {

@@ -18,7 +18,8 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from . import device
+from .. import device
+from .overrides import key
 
 RESOLVER = "gpus_per_job"  # ${gpus_per_job:${device}} in conf/hydra/launcher/*.yaml
 CORES = "cpu_cores"  # ${cpu_cores:} in conf/hydra/launcher/parallel.yaml: one job a core
@@ -133,7 +134,6 @@ def problem(name: Any, workers: Workers = HERE) -> str | None:
 
 def with_device(overrides: list[str], name: str) -> list[str]:
     """A job's overrides with its planned device: an override of `device` replaced in place, else appended."""
-    key = lambda o: o.split("=", 1)[0].lstrip("+~")  # noqa: E731
     if any(key(o) == "device" for o in overrides):
         return [f"device={name}" if key(o) == "device" else o for o in overrides]
     return [*overrides, f"device={name}"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import FAST, ROOT, TESTS, cli, records
 
-from ablation.runclaims import ATTEMPTS, CLAIM
+from ablation.run.lock import ATTEMPTS, CLAIM
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from helpers.fakes import write_study
 
 from ablation.report.build import make_report
 from ablation.report.load import LEFT_OUT, load_runs, read_per_run
-from ablation.store import RUN_FILES, damage, file_record, is_final, read_metrics
+from ablation.run.record import RUN_FILES, damage, file_record, is_final, read_metrics
 
 DAMAGED = ("config.yaml", "history.csv", "scores.csv.gz", "views.csv.gz")  # the files a completed run writes
 KINDS = ("truncated", "garbage", "deleted")

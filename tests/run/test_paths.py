@@ -6,7 +6,8 @@ from __future__ import annotations
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-from hydra_plugins.ablation_sweeper.ablation_sweeper import Job, absolute_paths, bundle_overrides
+from ablation.run.bundles import absolute_paths, bundle_overrides
+from ablation.run.plan import Job
 
 
 def test_relative_paths_are_resolved_against_the_users_folder_and_replace_the_users_overrides():

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from conftest import FAST, make_cfg
 
-from ablation import interrupts, runclaims
+from ablation.run import lock as runclaims, signals as interrupts
 from ablation.config import ConfigError, run_id, validate
-from ablation.store import read_metrics, run_dir, write_json
-from ablation.sweep import execute
+from ablation.run.record import read_metrics
+from ablation.run.worker import execute
+from ablation.store import run_dir, write_json
 
 
 def dead_pid() -> int:
