@@ -14,6 +14,7 @@ from hydra.types import HydraContext, RunMode
 
 from ablation.errors import forced, unknown_key
 from ablation.run.compose import Composer
+from ablation.run.placement import register_resolver
 from ablation.run.plan import Job, expand, plan as plan_jobs
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
@@ -23,6 +24,7 @@ def plan(*overrides: str) -> list[Job]:
     """The plan of `-m OVERRIDES` (its InvalidSweep where the grid is refused); a plain key the config lacks is
     retried as `++key`, as the command line does (ablation.errors.entry)."""
     args = list(overrides)
+    register_resolver()  # the launcher presets' ${cpu_cores:}, as `python -m ablation.sweep` registers it on import
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         loader = GlobalHydra.instance().config_loader()
         while True:
