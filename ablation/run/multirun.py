@@ -67,7 +67,8 @@ def _sweep(config: DictConfig, loader: Any, launcher: Any, arguments: list[str],
     if missing:  # before planning: nothing is written for a sweep that cannot start
         raise InvalidSweep(missing)
     t0 = time.time()
-    the_plan = plan(expand(grids, params, arguments, loader), Composer(config, loader), config.hydra.get("launcher"),
+    composer = Composer(config, loader)  # the plan's compositions, reused to record the skipped runs
+    the_plan = plan(expand(grids, params, arguments, loader), composer, config.hydra.get("launcher"),
                     str(config.hydra.runtime.cwd))
     jobs = the_plan.jobs
     planned.extend(jobs)
@@ -83,7 +84,7 @@ def _sweep(config: DictConfig, loader: Any, launcher: Any, arguments: list[str],
     outcomes: list[tuple[Job, dict[str, Any]]] = []
     for j in jobs:
         if j.action == "skip":  # recorded here: nothing to launch
-            v = execute(Composer(config, loader).compose(j.overrides), list(j.overrides))
+            v = execute(composer.compose(j.overrides), list(j.overrides))
             if v["status"] == "failed":
                 outcomes.append((j, v))
     to_run = [j for j in jobs if j.action == "train"]

@@ -123,12 +123,14 @@ def kind_of(ident: dict[str, Any]) -> tuple[str, ...]:
     return tuple(short_name(str(ident[f"{g}._target_"])) for g in ("head", "encoder", "data"))
 
 
-def max_stack(cfg: DictConfig) -> int:
+def max_stack(cfg: DictConfig, elementwise: bool | None = None) -> int:
     """The most runs of a cell trained together (0 = no limit): the encoder's limit at one thread, and 1 (every
     run alone) at several, where a product's sums may be split among the threads by the stack's shape, or where the
-    optimizer's update is not element-wise (measured by ablation.recipe, known for the shipped presets: one
-    optimizer over a stack would mix its runs)."""
-    if cfg.get("threads", 1) != 1 or not presets.elementwise(cfg):
+    optimizer's update is not element-wise (`elementwise`, else measured by ablation.recipe, known for the shipped
+    presets: one optimizer over a stack would mix its runs)."""
+    if elementwise is None:
+        elementwise = presets.elementwise(cfg)
+    if cfg.get("threads", 1) != 1 or not elementwise:
         return 1
     return int(getattr(get_class(cfg.encoder._target_), "max_stack", 0))
 
@@ -172,8 +174,10 @@ def plan(jobs: list[list[str]], composer: Composer, launcher: DictConfig | None,
                 problems.setdefault(problem, []).append(typed)
             if found:
                 continue
+            elementwise = presets.elementwise(cfg)
             known = {"ident": ident, "skip": skip_reason(cfg), "cell": cell_key(cfg, ident), "cost": run_cost(cfg),
-                     "max_stack": max_stack(cfg), "epochs": int(ident["train.epochs"]), "kind": kind_of(ident)}
+                     "max_stack": max_stack(cfg, elementwise), "epochs": int(ident["train.epochs"]),
+                     "kind": kind_of(ident)}
             if not known["skip"] and known["kind"] not in out.samples:
                 out.samples[known["kind"]] = copy.deepcopy(cfg)
             if not known["skip"]:
@@ -183,7 +187,7 @@ def plan(jobs: list[list[str]], composer: Composer, launcher: DictConfig | None,
                 orders = out.heads[head][1]
                 if cfg.data.pair_order not in orders:
                     orders.append(cfg.data.pair_order)
-            if not presets.elementwise(cfg):
+            if not elementwise:
                 out.alone.add(str(cfg.optimizer.get("_target_")))
             if not interpolates(cfg):  # else a value may follow the seed: each seed is checked in full
                 checked[cell] = known

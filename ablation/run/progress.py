@@ -13,6 +13,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from ..config import factors
+from ..estimate import hms
 from ..factors import PROGRESS
 from . import context
 
@@ -51,11 +52,7 @@ def _progress_line(summary: dict[str, Any], cfg: DictConfig) -> str:
         k = sum(1 for _ in open(sweep / PROGRESS_FILE))
         elapsed = time.time() - plan["t0"]
         eta = elapsed / k * (plan["n"] - k)
-        return f"[{k}/{plan['n']}] {line}  | elapsed {_hms(elapsed)}, ETA {_hms(eta)}"
+        return f"[{k}/{plan['n']}] {line}  | elapsed {hms(elapsed)}, ETA {hms(eta)}"
     except (OSError, ValueError, KeyError, ZeroDivisionError):
         return line
 
-
-def _hms(s: float) -> str:
-    s = int(round(s))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
