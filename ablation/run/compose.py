@@ -16,14 +16,14 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import forced, unknown_key
-from .hydra_private import apply_overrides, group_exists
+from .hydra_private import apply_overrides, group_exists, remembering
 
 
 class Composer:
     """Composes jobs of one sweep (its config and config loader); holds the caches they share."""
 
     def __init__(self, config: DictConfig, loader: Any) -> None:
-        self.config, self.loader = config, loader
+        self.config, self.loader = config, remembering(loader)
         self.cache: dict[Any, Any] = {}  # parsed overrides, group configs, cells
 
     def cell(self, overrides: list[str]) -> tuple[DictConfig, tuple]:
