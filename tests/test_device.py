@@ -395,13 +395,18 @@ def test_ray_refuses_gpu_jobs_on_a_cluster_without_gpus_instead_of_waiting_forev
 
 @pytest.mark.slow
 def test_a_sweep_planned_without_a_gpu_names_its_runs_as_their_workers_do(results):
-    """The CLI's planner on this GPU-less machine: device=cuda through the Ray preset is planned (dry run) under
-    the ids a worker gives those configs; device=auto is planned as the CPU, and the jobs say so."""
+    """The CLI's planner on this GPU-less machine: device=cuda through the Ray preset (whose jobs get a GPU each)
+    is planned (dry run) under the ids a worker gives those configs."""
+    need("ray", "ray")
     ray = cli("-m", "head=subtract,absdiff", *TINY, "device=cuda", "hydra/launcher=ray", "dry_run=true",
               f"results_dir={results}")
     assert ray.returncode == 0, ray.stderr
     planned = {line.split()[1] for line in ray.stdout.splitlines() if line.strip().startswith("train ")}
     assert planned == {run_id(make_cfg(f"head={h}", *TINY, "device=cuda")) for h in ("subtract", "absdiff")}
+
+
+@pytest.mark.slow
+def test_device_auto_is_planned_as_the_cpu_without_a_gpu_and_the_jobs_say_so(results):
     auto = cli("-m", "head=subtract", *TINY, "device=auto", f"results_dir={results}")
     assert auto.returncode == 0, auto.stderr
     assert "device=cpu" in auto.stdout + auto.stderr and "device=auto" not in auto.stdout + auto.stderr
