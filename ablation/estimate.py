@@ -1,6 +1,7 @@
 """How long a planned sweep will take on this machine, per head × encoder: from the runs already on disk where the
-results folder has some, else from a short calibration (one epoch of one run, trained here and thrown away), once
-per encoder and data set: the encoder on 784-pixel images costs far more than any head on its embeddings.
+results folder has some of that head × encoder, else of another head with that encoder and data set, else from a
+short calibration (one epoch of one run, trained here and thrown away), once per encoder and data set: the encoder
+on 784-pixel images costs far more than any head on its embeddings.
 
 A run measured on disk scales with its epochs; a calibrated run is its fixed part (loading, measuring) plus its
 epochs times the calibration epoch's seconds. Runs of one cell trained together (bundles) make a sweep faster than
@@ -69,9 +70,18 @@ def estimate(runs: list[tuple[tuple[str, str, str], int]], samples: dict[tuple[s
     disk = on_disk(results_dir)
     measured: dict[tuple[str, str, str], Cost] = {k: (0.0, statistics.median(v)) for k, v in disk.items()}
     source = {k: f"median of {len(v)} runs on disk" for k, v in disk.items()}
+    by_encoder: dict[tuple[str, str], tuple[list[float], list[str]]] = {}  # (encoder, data) → runs on disk, heads
+    for (head, encoder, data), secs in disk.items():
+        found = by_encoder.setdefault((encoder, data), ([], []))
+        found[0].extend(secs)
+        found[1].append(head)
     spent, calibrated = 0.0, {}
     for combo in dict.fromkeys(c for c, _ in runs):
         head, encoder, data = combo
+        if combo not in measured and (encoder, data) in by_encoder:  # another head's runs of this encoder
+            secs, heads = by_encoder[encoder, data]
+            measured[combo] = (0.0, statistics.median(secs))
+            source[combo] = f"median of {len(secs)} runs on disk with head={','.join(sorted(heads))}"
         if combo in measured or spent > CALIBRATION_BUDGET_S:
             continue
         if (encoder, data) not in calibrated:

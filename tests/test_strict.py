@@ -209,13 +209,18 @@ def test_the_dry_run_estimates_from_the_runs_on_disk_else_from_a_calibration(tmp
         folder.joinpath("metrics.json").write_text(json.dumps(rec))
     (tmp_path / "runs" / "damaged").mkdir()
     (tmp_path / "runs" / "damaged" / "metrics.json").write_text("{not json")
-    disk, new = ("distance", "mlp", "mnist5k"), ("subtract", "mlp", "mnist5k")
-    lines = estimate([(disk, 20)] * 3 + [(new, 2)], {new: make_cfg("head=subtract")}, tmp_path, parallel=2)
+    disk, same_encoder = ("distance", "mlp", "mnist5k"), ("subtract", "mlp", "mnist5k")
+    new = ("subtract", "cnn", "mnist5k")  # an encoder no run on disk has: calibrated
+    lines = estimate([(disk, 20)] * 3 + [(same_encoder, 5), (new, 2)], {new: make_cfg("head=subtract", "encoder=cnn")},
+                     tmp_path, parallel=2)
     assert lines[0].startswith("estimated time on this machine: ")
-    assert "for 4 runs to train, 2 jobs at a time" in lines[0]
+    assert "for 5 runs to train, 2 jobs at a time" in lines[0]
     assert lines[1].split() == ["distance", "mlp", "mnist5k", "3", "runs", "x", "80.0", "s", "(median", "of", "2",
                                 "runs", "on", "disk)"]
-    assert lines[2].endswith("(1-epoch calibration with head=subtract)")
+    assert lines[2].split() == ["subtract", "cnn", "mnist5k", "1", "runs", "x", lines[2].split()[6], "s", "(1-epoch",
+                                "calibration", "with", "head=subtract)"]
+    assert lines[3].split() == ["subtract", "mlp", "mnist5k", "1", "runs", "x", "20.0", "s", "(median", "of", "2",
+                                "runs", "on", "disk", "with", "head=distance)"]
     calibrated = float(lines[2].split()[6])
     h, m, s = map(int, lines[0].split(": ")[1].split()[0].split(":"))
-    assert abs(3600 * h + 60 * m + s - (3 * 80 + calibrated) / 2) <= 1
+    assert abs(3600 * h + 60 * m + s - (3 * 80 + 20 + calibrated) / 2) <= 1

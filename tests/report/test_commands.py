@@ -40,6 +40,7 @@ def test_every_suggested_command_runs_as_pasted(tmp_path):
     assert not [c for c in commands if "<" in c or ">" in c]  # no placeholder a shell would take for a redirect
     assert any(f"--config-dir={proj / 'my_conf'}" in c and "head=" in c and "mine" in c for c in listed), listed
     assert "+experiment=question train.epochs" not in text  # never the 60-run preset for a few cells
+    runs = sorted(p.name for p in (proj / "results" / "runs").iterdir())
     elsewhere = tmp_path / "elsewhere"  # pasted in another folder: the recorded config folder is absolute
     elsewhere.mkdir()
     for cmd in commands:
@@ -47,5 +48,8 @@ def test_every_suggested_command_runs_as_pasted(tmp_path):
             continue  # the full-MNIST and whole-study commands: not this grid's gaps
         for one in cmd.split(" && "):
             args = shlex.split(one, comments=True)[2:]  # after `python -m`
-            d = run(*args, "dry_run=true", f"results_dir={tmp_path / 'dry'}", "progress=false", cwd=elsewhere)
+            # the runs of the sweep above: what the command would add to (and the dry run's time is measured by)
+            d = run(*args, "dry_run=true", f"results_dir={proj / 'results'}", "progress=false", cwd=elsewhere)
             assert d.returncode == 0, (one, d.stderr[-2000:])
+            assert "estimated time on this machine" in d.stdout, (one, d.stdout[-2000:])
+    assert sorted(p.name for p in (proj / "results" / "runs").iterdir()) == runs  # a dry run writes no run
