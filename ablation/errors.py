@@ -20,6 +20,8 @@ from typing import Any, NoReturn
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import CompactHydraException, ConfigCompositionException, MissingConfigException
 
+from .process import exit_without_collecting
+
 FULL = "HYDRA_FULL_ERROR"
 _CANNOT_OVERRIDE = re.compile(r"^Could not override '([^']+)'\.")
 _forced: set[str] = set()  # the keys `forced` made `++key=...` in this process
@@ -124,6 +126,7 @@ def entry(main: Callable[[], Any]) -> None:
     A plain `key=value` whose key the config lacks is retried as `++key=value`, so that the schema check names
     the nearest known key ("train.epoch: no such key; did you mean train.epochs?") instead of Hydra's hint to
     add it with `+`, which would then be accepted."""
+    exit_without_collecting()
     full = full_errors()
     _asked.append(full)
     os.environ[FULL] = "1"  # Hydra then raises its errors instead of printing them with its wrapper

@@ -22,6 +22,7 @@ from .. import __version__
 from ..config import factors, skip_reason, validate
 from ..contract import traits
 from ..identity import identity, identity_hash, resolved
+from ..process import exit_without_collecting
 from ..store import append_line, blocking, run_dir, write_csv, write_text
 from ..train import train_bundle
 from . import context, lock, record, signals
@@ -217,6 +218,7 @@ def _failed(folder: Path, cfg: DictConfig, overrides: list[str], ident: dict[str
 
 def one_job(cfg: DictConfig, multirun: bool) -> dict[str, Any] | list[dict[str, Any]]:
     """One launcher job: a run, or a bundle of runs of one cell (planned by the sweeper)."""
+    exit_without_collecting()  # a parallel worker's exit too, which the sweep waits for
     if not multirun:
         validate(cfg)  # a multirun's grid was validated as a whole by the sweeper
     spec = JobSpec.read(cfg)

@@ -11,6 +11,7 @@ Protocol: one JSON request a line on stdin, one JSON answer a line on stdout ({"
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import runpy
@@ -49,6 +50,7 @@ def child(req: dict, base_path: list[str], own_path: list[str]) -> None:
 def serve() -> None:
     for module in PRELOAD:
         __import__(module)
+    gc.freeze()  # what was imported is shared with every child: its collections then never touch (and copy) it
     own = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     own_path = [sys.path[0], *own]  # this script's folder and the server's PYTHONPATH entries
     base_path = list(sys.path)
