@@ -29,6 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 TESTS = Path(__file__).resolve().parent
 FAST = ["train.epochs=1"]  # one epoch of mnist5k pairs: ~0.3 s of training
+# One epoch of 500 training digits (the other 4,500 are test digits): 980 pairs, 10 steps of 100, the last one
+# short (80) as the full 7,980 pairs' 80th step is: the padded case. For tests of how runs are scheduled, placed
+# or stepped, which no data size changes; tests of what runs learn use FAST.
+TINY = ["train.epochs=1", "train.batch_size=100", "data.test_fraction=0.9"]
 
 
 def make_cfg(*overrides: str) -> DictConfig:

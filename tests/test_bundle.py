@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 import pytest
 import torch
-from conftest import ROOT, cli, make_cfg, records, subprocess_path
+from conftest import ROOT, TINY, cli, make_cfg, records, subprocess_path
 
 from ablation import stacked
 from ablation.config import ConfigError, run_id, validate
@@ -17,9 +17,6 @@ from ablation.run.plan import max_stack
 from ablation.run.worker import execute, execute_bundle
 from ablation.device import resolve
 from ablation.train import build, train, train_bundle
-
-# batch 100: 7,980 pairs end in a short batch of 80 (the padded case)
-TINY = ["train.epochs=1", "train.batch_size=100"]
 
 
 def same_result(a, b) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, TESTS, cli, make_cfg
+from conftest import ROOT, TESTS, TINY, cli, make_cfg
 from helpers.extras import need
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
@@ -32,7 +32,6 @@ from ablation.config import ConfigError, run_id, validate
 from ablation.identity import TRAINING_MODULES, identity
 from ablation.run.worker import PlanMismatch, check_plan, execute
 
-TINY = ["train.epochs=1", "train.batch_size=100"]  # 7,980 pairs: 80 steps, the last one short (padded)
 ON_META = ["train.epochs=2", "train.batch_size=1000"]  # 8 steps an epoch, the last one short (padded)
 META = torch.device("meta")
 HOST_WAITS = ("item", "cpu", "tolist", "numpy", "__bool__", "__float__", "__int__")  # what makes the host wait

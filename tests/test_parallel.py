@@ -4,12 +4,11 @@ import json
 import os
 
 import pytest
-from conftest import CONF, cli, records
+from conftest import CONF, TINY, cli, records
 from hydra import compose, initialize_config_dir
 
 from ablation.run.placement import register_resolver
 
-TINY = ["train.epochs=1", "train.batch_size=100"]
 
 
 def launcher(*overrides: str):

@@ -5,13 +5,12 @@ import math
 
 import pandas as pd
 import pytest
-from conftest import cli, make_cfg, records
+from conftest import TINY, cli, make_cfg, records
 
 from ablation import recipe
 from ablation.config import ConfigError, factors, run_id, validate
 from ablation.train import train, train_bundle
 
-TINY = ["train.epochs=1", "train.batch_size=100"]  # 7,980 pairs: a short last batch of 80 (the padded case)
 RMSPROP_ONLY = ["~optimizer.alpha", "~optimizer.eps", "~optimizer.weight_decay", "~optimizer.momentum",
                 "~optimizer.centered"]  # the rmsprop option's own keys, for a class that takes other ones
 NORMALISED = [*RMSPROP_ONLY, "optimizer._target_=helpers.optimizers.NormalisedSGD", "optimizer.lr=0.01"]
