@@ -23,7 +23,7 @@ spec.loader.exec_module(gpu_compare)
 
 @pytest.fixture(scope="module")
 def cpu_results(tmp_path_factory) -> Path:
-    """A CPU sweep of GRID (one epoch) and its report (tables only)."""
+    """A CPU sweep of GRID (one epoch) and its report (tables only): the tests that use it are marked slow."""
     results = tmp_path_factory.mktemp("cpu") / "results"
     p = cli("-m", *GRID.split(), "train.epochs=1", f"results_dir={results}", "progress=false")
     assert p.returncode == 0, p.stderr
@@ -41,6 +41,7 @@ def doctored(report: Path, to: Path, summary=None, runs=None, heads=None) -> Pat
     return to
 
 
+@pytest.mark.slow  # a real sweep (cpu_results)
 def test_two_reports_of_the_same_runs_agree(cpu_results):
     report = cpu_results / "report"
     lines, problems = gpu_compare.compare(report, report, ("cpu", "cpu"))
@@ -72,6 +73,7 @@ CHANGES = {
 }
 
 
+@pytest.mark.slow  # a real sweep (cpu_results)
 @pytest.mark.parametrize("change", CHANGES, ids=list(CHANGES))
 def test_a_difference_fails_the_comparison(cpu_results, tmp_path, change):
     edits, expected = CHANGES[change]
@@ -80,6 +82,7 @@ def test_a_difference_fails_the_comparison(cpu_results, tmp_path, change):
     assert any(expected in p for p in problems), problems
 
 
+@pytest.mark.slow  # a real sweep (cpu_results)
 def test_a_cell_missing_on_the_cpu_side_fails_the_comparison(cpu_results, tmp_path):
     report = cpu_results / "report"
     cpu = doctored(report, tmp_path / "cpu", summary=lambda t: t[t["head"] != "absdiff"])
@@ -87,6 +90,7 @@ def test_a_cell_missing_on_the_cpu_side_fails_the_comparison(cpu_results, tmp_pa
     assert problems == ["head=absdiff: not in the CPU report (a CPU sweep of the same grid by this code?)"]
 
 
+@pytest.mark.slow  # a real sweep (cpu_results)
 def test_the_comparison_says_what_it_cannot_read(cpu_results, tmp_path, capsys):
     report = cpu_results / "report"
     gpu = doctored(report, tmp_path / "gpu", summary=lambda t: t.drop(columns="acc_lo"))
