@@ -206,3 +206,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
         if any(d and d[-1].scope == "module" for d in defs.values()):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+LOADGROUP_LOST = ("pytest-xdist's --dist loadgroup does not group on pytest {version}: each module's shared sweep would be "
+                  "made in every worker and Ray tests would share a cluster; pip install 'pytest<9.2' "
+                  "(pytest-dev/pytest-xdist#1386)")
+
+
+class _GroupsHeld:
+    """On a pytest-xdist worker: whether `--dist loadgroup` really groups. pytest-xdist 3.8 marks a group by
+    suffixing the test's id, which pytest 9.2 no longer lets it change (pytest-dev/pytest-xdist#1386): the groups
+    would be dealt out test by test. pyproject.toml keeps pytest below 9.2; where another pytest got in, each
+    grouped test fails with the line saying so (an error in a worker's collection would not show its message)."""
+
+    def __init__(self) -> None:
+        self.lost: set[str] = set()
+
+    @pytest.hookimpl(trylast=True)  # after pytest-xdist's own, which suffixes the ids
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        self.lost = {i.nodeid for i in items if i.get_closest_marker("xdist_group") is not None and "@" not in i.nodeid}
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if item.nodeid in self.lost:
+            pytest.fail(LOADGROUP_LOST.format(version=pytest.__version__), pytrace=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") and getattr(config.option, "loadgroup", False):  # a pytest-xdist worker
+        config.pluginmanager.register(_GroupsHeld(), "groups-held")
