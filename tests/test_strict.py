@@ -177,6 +177,7 @@ def grids(draw):
     return overrides + [f"{plus}{key}=1" for key, plus in bad], [key for key, _ in bad]
 
 
+@pytest.mark.slow  # many generated cases
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(grids())
 def test_every_real_key_plans_and_every_unread_key_is_refused_before_anything_is_written(grid):

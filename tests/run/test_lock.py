@@ -14,7 +14,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
-from conftest import FAST, make_cfg
+from conftest import TINY, make_cfg
 
 from ablation.run import lock as runclaims, signals as interrupts
 from ablation.config import ConfigError, run_id, validate
@@ -123,7 +123,7 @@ def finish_later(folder: Path, after_s: float, holder_beats: bool = True) -> thr
 
 
 def test_a_job_waits_for_a_run_claimed_elsewhere_and_reuses_it(results, capsys):
-    cfg = make_cfg("head=subtract", *FAST, f"results_dir={results}", "claim_heartbeat_s=0.1", "claim_timeout_s=5")
+    cfg = make_cfg("head=subtract", *TINY, f"results_dir={results}", "claim_heartbeat_s=0.1", "claim_timeout_s=5")
     folder = run_dir(results, run_id(cfg))
     plant(folder, host="elsewhere", pid=4242)
     t0 = time.time()
@@ -136,7 +136,7 @@ def test_a_job_waits_for_a_run_claimed_elsewhere_and_reuses_it(results, capsys):
 
 
 def test_a_job_takes_over_a_claim_whose_heartbeat_stopped_and_trains_the_run(results, capsys):
-    cfg = make_cfg("head=subtract", *FAST, f"results_dir={results}", "claim_heartbeat_s=0.2", "claim_timeout_s=1")
+    cfg = make_cfg("head=subtract", *TINY, f"results_dir={results}", "claim_heartbeat_s=0.2", "claim_timeout_s=1")
     folder = run_dir(results, run_id(cfg))
     plant(folder, host="elsewhere", pid=4242)  # a holder on another machine that then went silent
     t0 = time.time()
