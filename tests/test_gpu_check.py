@@ -109,6 +109,7 @@ def _script(*args: str, **env: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
+@pytest.mark.slow  # the script, in a process of its own
 def test_gpu_check_refuses_cleanly_without_a_gpu(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")

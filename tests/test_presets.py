@@ -42,6 +42,7 @@ def test_a_bad_value_in_a_changed_preset_is_still_refused_by_the_full_check():
     assert any("optimizer 'torch.optim.RMSprop'" in p and "learning rate" in p for p in problems), problems
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_planning_the_shipped_recipes_builds_no_optimizer():
     """The point of the presets: checking a default run's config does not import torch._dynamo (which building
     any torch.optim optimizer does, for over a second)."""

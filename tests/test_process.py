@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT, subprocess_path
 
 CODE = """
@@ -19,6 +20,7 @@ print("handlers:", len(p._registered), flush=True)
 """
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_a_process_that_asks_leaves_its_objects_frozen_at_exit_and_one_that_does_not_collects_them():
     for asked, frozen in (("yes", True), ("no", False)):
         p = subprocess.run([sys.executable, "-c", CODE, asked], cwd=ROOT, env={**subprocess_path(), "PATH": "/usr/bin"},
