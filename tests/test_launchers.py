@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FAST, ROOT, TESTS, cli, records
+from conftest import FAST, ROOT, TESTS, TINY, cli, records
 from helpers.extras import missing
 from helpers.raycluster import RAY_ENV, cluster
 
@@ -75,6 +75,21 @@ def test_ray_gives_the_basic_launchers_metrics_and_resumes(basic, results, ray_c
     again = cli(*args)
     assert again.returncode == 0, again.stderr
     assert "0 to train, 3 reused" in again.stdout
+
+
+@pytest.mark.xdist_group("ray")  # no cluster of another test running meanwhile
+def test_ray_with_no_cluster_to_join_says_so_in_one_line(results, tmp_path, monkeypatch):
+    """The preset's address=auto where no cluster runs: Ray looks for one under its temporary folder (an empty
+    one here, so that a cluster started by someone else on this machine is not found)."""
+    if importlib.util.find_spec("ray") is None:
+        missing("ray is not installed: pip install -e '.[ray]'")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    p = cli("-m", "head=subtract", *TINY, "hydra/launcher=ray", f"+hydra.launcher.init._temp_dir={tmp_path / 'ray'}",
+            f"results_dir={results}")
+    assert p.returncode == 1, p.stderr
+    (line,) = p.stderr.strip().splitlines()
+    assert line.startswith("Ray: no running cluster at address=auto (") and "ray start --head" in line, line
+    assert "Traceback" not in p.stdout
 
 
 def test_ray_launcher_module_does_not_import_ray():

@@ -32,6 +32,10 @@ class NoGpuInCluster(CompactHydraException):
     """The jobs request more GPUs each than the cluster has: Ray would keep them waiting forever."""
 
 
+class NoCluster(CompactHydraException):
+    """`address: auto` (or an address) names a cluster that is not running: said in one line, with what to do."""
+
+
 def gpu_shortage(wanted: float, gpus: float, address: Optional[str]) -> Optional[str]:
     """Why jobs that request `wanted` GPUs each can never start on a cluster of `gpus` GPUs, or None."""
     if wanted <= gpus:
@@ -81,7 +85,12 @@ class RayLauncher(Launcher):
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         if not ray.is_initialized():
-            ray.init(address=self.address, **self.init)  # never object_store_memory: a running cluster refuses it
+            try:  # never object_store_memory: a running cluster refuses it
+                ray.init(address=self.address, **self.init)
+            except ConnectionError as e:
+                raise NoCluster(f"Ray: no running cluster at address={self.address} ({str(e).split('. ')[0]}): start "
+                                "one with `ray start --head`, or give hydra.launcher.address=null for a local Ray "
+                                "of this sweep's own") from None
         resources = ray.cluster_resources()
         cpus, gpus = resources.get("CPU", 0), resources.get("GPU", 0)
         log.info(f"Ray: {len(job_overrides)} jobs on a cluster of {cpus:g} CPUs and {gpus:g} GPUs "
