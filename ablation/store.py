@@ -92,9 +92,12 @@ def write_json(path: Path, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
+FLOAT_FORMAT = "%.7g"  # a run's tables: 7 significant digits, float32's precision
+
+
 def write_csv(path: Path, df: pd.DataFrame) -> None:
     compression = "gzip" if path.suffix == ".gz" else None
-    atomic(path, lambda tmp: df.to_csv(tmp, index=False, compression=compression, float_format="%.7g"))
+    atomic(path, lambda tmp: df.to_csv(tmp, index=False, compression=compression, float_format=FLOAT_FORMAT))
 
 
 def sha256(path: Path) -> str:

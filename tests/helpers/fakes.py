@@ -22,6 +22,7 @@ import pandas as pd
 
 from ablation.diagnostics import diagnose
 from ablation.run.record import Record, file_record
+from ablation.store import FLOAT_FORMAT
 
 RECIPE = {"optimizer": "rmsprop", "schedule": "none"}  # the recipe of TRAIN, by option name: in every record's factors
 BASE = {"head": "distance", "depth": 0, "encoder": "mlp", "loss": "contrastive", "convention": "distance",
@@ -167,9 +168,9 @@ def fake_views(f: dict[str, Any], n: int = 200) -> pd.DataFrame:
     return pd.DataFrame({"image": np.arange(n), "label": label, "first": first, "second": -first + 0.1})
 
 
-# As a run writes its tables (ablation.store.write_csv: 7 significant digits), compressed at gzip's fastest level:
+# As a run writes its tables (ablation.store.write_csv's FLOAT_FORMAT), compressed at gzip's fastest level:
 # a study of many runs is written in a fraction of the time, and read back the same.
-CSV = {"index": False, "float_format": "%.7g", "compression": {"method": "gzip", "compresslevel": 1}}
+CSV = {"index": False, "float_format": FLOAT_FORMAT, "compression": {"method": "gzip", "compresslevel": 1}}
 
 
 def write_run(runs_dir: Path, status: str = "completed", metrics: dict | None = None, scores: bool = True,
