@@ -53,8 +53,9 @@ def cli(*args: str, cwd: Path | None = None, timeout: float = 240, module: str =
     on its PYTHONPATH (a user's own modules).
 
     The process is forked from a warm interpreter (helpers/forkserver.py: imports done once, nothing run) where
-    that is the same as a fresh one: it would import this checkout's package, and no variable that acts on imports
-    changed. Elsewhere, and everywhere with TESTS_FRESH_PROCESS=1, a fresh interpreter runs it."""
+    that is the same as a fresh one: it would import this checkout's package, no variable that acts on imports
+    changed, and nothing in `path` or the working folder stands in for a module imported before the command
+    (tests/test_forkserver.py). Elsewhere, and everywhere with TESTS_FRESH_PROCESS=1, a fresh interpreter runs it."""
     env = {**os.environ, **subprocess_path()}
     if path:
         env["PYTHONPATH"] = os.pathsep.join([*map(str, path), env["PYTHONPATH"]])
@@ -88,8 +89,26 @@ def _forkable(cwd: Path, env: dict[str, str]) -> bool:
     if os.environ.get("TESTS_FRESH_PROCESS") == "1" or not _resolves_here(cwd.resolve(), env):
         return False
     server_env = {**os.environ, **subprocess_path()}
-    keys = {k for k in (*env, *server_env) if k.startswith(IMPORT_TIME)}
-    return all(env.get(k) == server_env.get(k) for k in keys)
+    keys = {k for k in (*env, *server_env) if k.startswith(IMPORT_TIME) and k != "PYTHONPATH"}
+    if not all(env.get(k) == server_env.get(k) for k in keys):
+        return False
+    ours, theirs = server_env["PYTHONPATH"], env.get("PYTHONPATH", "")
+    if theirs != ours and not theirs.endswith(os.pathsep + ours):
+        return False
+    # A user's folders put first (their own heads, optimizers): the same as a fresh interpreter where nothing in
+    # them, or in the working folder, stands in for a module the warm interpreter imported before the command.
+    folders = [Path(p) for p in theirs[: len(theirs) - len(ours)].split(os.pathsep) if p]
+    if cwd.resolve() != ROOT:
+        folders.append(cwd)
+    imported = _server().imported
+    return not any(_top_level_names(f) & imported for f in folders)
+
+
+def _top_level_names(folder: Path) -> set[str]:
+    """What `import NAME` could find in a folder: its modules, packages and namespace folders."""
+    if not folder.is_dir():
+        return set()
+    return {p.name.split(".")[0] for p in folder.iterdir() if p.is_dir() or p.suffix in (".py", ".pyc", ".so")}
 
 
 class _ForkServer:
@@ -99,6 +118,11 @@ class _ForkServer:
         self.proc = subprocess.Popen([sys.executable, str(TESTS / "helpers" / "forkserver.py")], cwd=ROOT,
                                      env={**os.environ, **subprocess_path()}, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline()  # once its imports are done: the top-level names it imported
+        if not line:
+            raise RuntimeError("the tests' fork server did not start")
+        # and what a fresh interpreter imports at start-up from a folder on its path
+        self.imported = {*json.loads(line)["imported"], "sitecustomize", "usercustomize", "hydra_plugins"}
 
     def run(self, module: str, args: list[str], cwd: Path, env: dict[str, str], cpus: set[int] | None,
             timeout: float) -> subprocess.CompletedProcess:

@@ -6,7 +6,9 @@ them, the module run as `__main__`, and its exit through the interpreter's own s
 code; an uncaught exception prints its traceback and exits 1). Only the imports are shared: they were done before
 any command ran, so no cache or state of the package carries over from one command to the next.
 
-Protocol: one JSON request a line on stdin, one JSON answer a line on stdout ({"code": N} or {"timeout": true}).
+Protocol: once its imports are done, one JSON line on stdout ({"imported": [top-level module names]}: a command
+whose path would find another module under one of these names needs a fresh interpreter); then one JSON request
+a line on stdin, one JSON answer a line on stdout ({"code": N} or {"timeout": true}).
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ def serve() -> None:
     base_path = list(sys.path)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pytest process stops the server by closing its stdin
     answer = sys.stdout
+    answer.write(json.dumps({"imported": sorted({name.split(".")[0] for name in sys.modules})}) + "\n")
+    answer.flush()
     for line in sys.stdin:
         req = json.loads(line)
         pid = os.fork()
