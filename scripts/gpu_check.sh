@@ -77,6 +77,8 @@ fail() {  # the one-line verdict of a check that did not pass
     exit 1
 }
 
+count() { [ "$1" = 1 ] && echo "1 $2" || echo "$1 $2s"; }  # count 2 job → "2 jobs"
+
 # sweep DEVICE RESULTS JOBS: the grid on DEVICE into RESULTS with JOBS parallel jobs; a failed run is
 # recorded in its folder and counted by the comparison
 sweep() {
@@ -105,11 +107,11 @@ else
     cores=$(python -c "import os; print(min(len(os.sched_getaffinity(0)), 16))")
     t=$SECONDS
     sweep cpu "$CPU_RESULTS" "${GPU_CHECK_CPU_JOBS:-$cores}"
-    CPU_WALL="$((SECONDS - t)) s (${GPU_CHECK_CPU_JOBS:-$cores} jobs)"
+    CPU_WALL="$((SECONDS - t)) s ($(count "${GPU_CHECK_CPU_JOBS:-$cores}" job))"
 fi
 why=$(report "$CPU_RESULTS" "$OUT/cpu-report")
 [ -z "$why" ] || { echo "gpu_check: nothing compared: no report of the CPU runs in $CPU_RESULTS: $why" >&2; exit 2; }
-echo "gpu_check: wall times: sweep on $DEVICE $GPU_S s (${GPU_CHECK_JOBS:-2} jobs), on the CPU $CPU_WALL"
+echo "gpu_check: wall times: sweep on $DEVICE $GPU_S s ($(count "${GPU_CHECK_JOBS:-2}" job)), on the CPU $CPU_WALL"
 
 KIND=${DEVICE%%:*}
 set +e
