@@ -1,8 +1,11 @@
-"""`cli` forks a command from the warm interpreter only where a fresh interpreter would import the same modules:
-a user's folder put first on the path is forked, unless something in it would stand in for a module the warm
-interpreter imported before the command."""
+"""`cli`'s forked commands behave as fresh interpreters: a command is forked only where a fresh interpreter would
+import the same modules (a user's folder put first on the path is, unless something in it would stand in for a
+module imported before the command), and it ends as one would."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import pytest
 from conftest import cli
@@ -27,3 +30,30 @@ def test_a_users_folder_is_forked_unless_it_shadows_a_module_already_imported(tm
     p = run()
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["False", str(proj / "pandas.py")]  # a fresh interpreter ran it
+
+
+ENDING = '''import atexit, sys, threading, time
+atexit.register(lambda: print("atexit ran"))
+threading.Thread(target=lambda: (time.sleep(0.2), print("thread joined"))).start()
+print("buffered", end=" ")
+how = sys.argv[1]
+if how == "code":
+    sys.exit(3)
+if how == "message":
+    sys.exit("refused: in one line")
+if how == "bug":
+    raise ValueError("a real bug")
+'''
+
+
+@pytest.mark.parametrize("how", ["returns", "code", "message", "bug"])
+def test_a_forked_command_ends_as_a_fresh_interpreter_would(tmp_path, how):
+    """Exit code, what it printed (buffered output, a thread joined, atexit handlers) and its traceback."""
+    (tmp_path / "ending.py").write_text(ENDING)
+    forked = cli(how, module="ending", cwd=tmp_path, path=(tmp_path,))
+    fresh = subprocess.run([sys.executable, "-m", "ending", how], cwd=tmp_path, capture_output=True, text=True,
+                           timeout=60)
+    assert (forked.returncode, forked.stdout) == (fresh.returncode, fresh.stdout)
+    assert fresh.stdout == "buffered thread joined\natexit ran\n"
+    assert forked.stderr.splitlines()[-1:] == fresh.stderr.splitlines()[-1:]
+    assert ("Traceback" in forked.stderr) == ("Traceback" in fresh.stderr) == (how == "bug")

@@ -2,9 +2,11 @@
 
 Each child is a process of its own, as `python -m MODULE ARGS` would be: its own working folder, environment,
 CPU affinity, stdin from /dev/null, stdout and stderr to files, `sys.argv` and `sys.path` as the interpreter sets
-them, the module run as `__main__`, and its exit through the interpreter's own shutdown (atexit, threads, exit
-code; an uncaught exception prints its traceback and exits 1). Only the imports are shared: they were done before
-any command ran, so no cache or state of the package carries over from one command to the next.
+them, the module run as `__main__`, and its exit as the interpreter's shutdown would end it: an uncaught exception's
+traceback, then non-daemon threads joined, atexit handlers run, stdout and stderr flushed, and the exit code. Only
+the modules' final teardown is left out: it shows nothing a test could read, and in a forked child it copies every
+page it touches (about a third of a second a command). Only the imports are shared: they were done before any
+command ran, so no cache or state of the package carries over from one command to the next.
 
 Protocol: once its imports are done, one JSON line on stdout ({"imported": [top-level module names]}: a command
 whose path would find another module under one of these names needs a fresh interpreter); then one JSON request
@@ -13,21 +15,25 @@ a line on stdin, one JSON answer a line on stdout ({"code": N} or {"timeout": tr
 
 from __future__ import annotations
 
+import atexit
 import gc
 import json
 import os
 import runpy
 import signal
 import sys
+import threading
 import time
+import traceback
+from typing import NoReturn
 
 # torch._dynamo: torch.optim imports it at an optimizer's first use (over a second); ablation.report: seaborn
 PRELOAD = ("torch", "torch._dynamo", "numpy", "pandas", "scipy.stats", "hydra", "omegaconf", "ablation.sweep",
            "ablation.run.multirun", "ablation.report.build")
 
 
-def child(req: dict, base_path: list[str], own_path: list[str]) -> None:
-    """Become the command (never returns: the module's run ends in SystemExit or an exception)."""
+def child(req: dict, base_path: list[str], own_path: list[str]) -> NoReturn:
+    """Become the command, and end as its process would."""
     fd = os.open(os.devnull, os.O_RDONLY)
     os.dup2(fd, 0)
     os.close(fd)
@@ -45,8 +51,43 @@ def child(req: dict, base_path: list[str], own_path: list[str]) -> None:
     sys.path[:] = [req["cwd"], *wanted, *[p for p in base_path if p not in own_path]]
     sys.argv = [req["module"], *req["args"]]
     sys.modules.pop(req["module"], None)  # run as __main__ only; an import of it makes a second copy, as with -m
-    runpy.run_module(req["module"], run_name="__main__", alter_sys=True)
-    raise SystemExit(0)
+    try:
+        runpy.run_module(req["module"], run_name="__main__", alter_sys=True)
+        code = 0
+    except SystemExit as e:
+        code = exit_code(e.code)
+    except KeyboardInterrupt:
+        traceback.print_exc()
+        code = -signal.SIGINT  # the interpreter ends itself by the signal, after its shutdown
+    except BaseException:
+        sys.excepthook(*sys.exc_info())
+        code = 1
+    shut_down(code)
+
+
+def exit_code(code: object) -> int:
+    """SystemExit's code as the interpreter reads it: None is 0, an int is itself, anything else is printed and 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def shut_down(code: int) -> NoReturn:
+    """What Python's shutdown does that a process can see (threads, atexit, stdio), then the exit."""
+    threading._shutdown()  # joins the non-daemon threads, as the interpreter does before its atexit handlers
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    if code < 0:
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    os._exit(code)
 
 
 def serve() -> None:
