@@ -33,7 +33,8 @@ CELLS = [["head=subtract", "depth=1"], ["encoder=cnn", "head=absdiff", "loss=bce
 def bundle_matches_alone(cell: list[str]) -> None:
     """Three seeds of a cell trained in one bundle give, bit for bit, what each gives alone (at threads=1)."""
     cell_cfg = make_cfg(*cell, *TINY)
-    cfgs = [OmegaConf.merge(cell_cfg, {"seed": s}) for s in (0, 1, 2)]  # as `seed=S` would compose it
+    cfgs = [OmegaConf.merge(cell_cfg, {"seed": s}) for s in (0, 1, 2)]
+    assert run_id(cfgs[2]) == run_id(make_cfg(*cell, *TINY, "seed=2"))  # the config `seed=2` composes
     bundle = train_bundle(cfgs)
     for cfg, together in zip(cfgs, bundle):
         same_result(train(cfg), together)
