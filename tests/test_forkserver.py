@@ -43,10 +43,14 @@ if how == "message":
     sys.exit("refused: in one line")
 if how == "bug":
     raise ValueError("a real bug")
+if how == "negative":
+    sys.exit(-2)
+if how == "interrupted":
+    raise KeyboardInterrupt
 '''
 
 
-@pytest.mark.parametrize("how", ["returns", "code", "message", "bug"])
+@pytest.mark.parametrize("how", ["returns", "code", "message", "bug", "negative", "interrupted"])
 def test_a_forked_command_ends_as_a_fresh_interpreter_would(tmp_path, how):
     """Exit code, what it printed (buffered output, a thread joined, atexit handlers) and its traceback."""
     (tmp_path / "ending.py").write_text(ENDING)
@@ -56,4 +60,4 @@ def test_a_forked_command_ends_as_a_fresh_interpreter_would(tmp_path, how):
     assert (forked.returncode, forked.stdout) == (fresh.returncode, fresh.stdout)
     assert fresh.stdout == "buffered thread joined\natexit ran\n"
     assert forked.stderr.splitlines()[-1:] == fresh.stderr.splitlines()[-1:]
-    assert ("Traceback" in forked.stderr) == ("Traceback" in fresh.stderr) == (how == "bug")
+    assert ("Traceback" in forked.stderr) == ("Traceback" in fresh.stderr) == (how in ("bug", "interrupted"))

@@ -132,13 +132,13 @@ def test_gpu_check_end_to_end_with_the_cpu_standing_in_for_the_gpu(cpu_results, 
     assert p.returncode == 0, p.stdout + p.stderr
     lines = p.stdout.splitlines()
     assert lines[0].startswith("gpu_check: GPU: none: GPU_CHECK_DEVICE=cpu")
-    assert any(l.startswith("gpu_check: wall times: sweep on cpu ") and "(1 job)" in l and f"read from {cpu_results}" in l
-               for l in lines)
+    assert any(l.startswith("gpu_check: wall times: sweep on cpu ") and "(1 job)" in l
+               and f"read from {cpu_results}" in l for l in lines)
     assert lines[-1].startswith("gpu_check: PASSED (") and "2 cells: the same verdicts" in lines[-1]
     assert sorted((f.name, f.stat().st_mtime_ns) for f in (cpu_results / "report").iterdir()) == before  # untouched
     broken = _script("--cpu", str(cpu_results), "--out", str(tmp_path / "broken"), "train.epochs=1",
-                     "head._target_=helpers.faulty.Exploding", GPU_CHECK_DEVICE="cpu", GPU_CHECK_GRID="head=subtract seed=0,1",
-                     GPU_CHECK_JOBS="1")
+                     "head._target_=helpers.faulty.Exploding", GPU_CHECK_DEVICE="cpu",
+                     GPU_CHECK_GRID="head=subtract seed=0,1", GPU_CHECK_JOBS="1")
     assert broken.returncode == 1, broken.stdout + broken.stderr
     last = broken.stdout.splitlines()[-1]
     assert last.startswith("gpu_check: FAILED (") and "no report of the sweep on cpu" in last

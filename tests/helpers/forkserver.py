@@ -58,7 +58,7 @@ def child(req: dict, base_path: list[str], own_path: list[str]) -> NoReturn:
         code = exit_code(e.code)
     except KeyboardInterrupt:
         traceback.print_exc()
-        code = -signal.SIGINT  # the interpreter ends itself by the signal, after its shutdown
+        shut_down(1, by=signal.SIGINT)  # the interpreter ends itself by the signal, after its shutdown
     except BaseException:
         sys.excepthook(*sys.exc_info())
         code = 1
@@ -75,8 +75,8 @@ def exit_code(code: object) -> int:
     return 1
 
 
-def shut_down(code: int) -> NoReturn:
-    """What Python's shutdown does that a process can see (threads, atexit, stdio), then the exit."""
+def shut_down(code: int, by: signal.Signals | None = None) -> NoReturn:
+    """What Python's shutdown does that a process can see (threads, atexit, stdio), then the exit (`by` a signal)."""
     threading._shutdown()  # joins the non-daemon threads, as the interpreter does before its atexit handlers
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
@@ -84,9 +84,9 @@ def shut_down(code: int) -> NoReturn:
             stream.flush()
         except (OSError, ValueError):
             pass
-    if code < 0:
-        signal.signal(-code, signal.SIG_DFL)
-        os.kill(os.getpid(), -code)
+    if by is not None:
+        signal.signal(by, signal.SIG_DFL)
+        os.kill(os.getpid(), by)
     os._exit(code)
 
 
