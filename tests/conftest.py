@@ -121,7 +121,7 @@ class _ForkServer:
         line = self.proc.stdout.readline()  # once its imports are done: the top-level names it imported
         if not line:
             raise RuntimeError("the tests' fork server did not start")
-        # and what a fresh interpreter imports at start-up from a folder on its path
+        # and what else a folder on the path could hand a fresh process: its start-up customisation, Hydra's plugins
         self.imported = {*json.loads(line)["imported"], "sitecustomize", "usercustomize", "hydra_plugins"}
 
     def run(self, module: str, args: list[str], cwd: Path, env: dict[str, str], cpus: set[int] | None,
@@ -232,8 +232,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
-LOADGROUP_LOST = ("pytest-xdist's --dist loadgroup does not group on pytest {version}: each module's shared sweep would be "
-                  "made in every worker and Ray tests would share a cluster; pip install 'pytest<9.2' "
+LOADGROUP_LOST = ("pytest-xdist's --dist loadgroup does not group on pytest {version}: each module's shared sweep "
+                  "would be made in every worker and Ray tests would share a cluster; pip install 'pytest<9.2' "
                   "(pytest-dev/pytest-xdist#1386)")
 
 

@@ -10,7 +10,6 @@ from hydra import compose, initialize_config_dir
 from ablation.run.placement import register_resolver
 
 
-
 def launcher(*overrides: str):
     register_resolver()
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):

@@ -23,7 +23,8 @@ FULL = "no space left under {}: free space and rerun to resume"
 
 
 def test_a_run_written_before_the_disk_filled_is_finished_and_the_next_is_left_unfinished(tmp_path, monkeypatch):
-    base = make_cfg("head=absdiff", *TINY, f"results_dir={tmp_path / 'results'}", "progress=false", "+bundle_seeds=[0,1,2]")
+    base = make_cfg("head=absdiff", *TINY, f"results_dir={tmp_path / 'results'}", "progress=false",
+                    "+bundle_seeds=[0,1,2]")
     cfgs, overrides = bundle_members(base, ["head=absdiff", "+bundle_seeds=[0,1,2]"])
     ids = [run_id(c) for c in cfgs]
     real = store.atomic

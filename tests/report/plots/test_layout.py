@@ -1,6 +1,6 @@
 """Every figure reads at any grid size: drawn for a grid that gives it one or two panels and for the quick
-start's many panels, every piece of text lies inside the canvas (titles are never cut off at the edges) and no legend sits
-on a panel (where it would cover data or a note)."""
+start's many panels, every piece of text lies inside the canvas (titles are never cut off at the edges) and no
+legend sits on a panel (where it would cover data or a note)."""
 
 import matplotlib.pyplot as plt
 import pytest
