@@ -15,6 +15,7 @@ import atexit
 import gzip
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -47,19 +48,22 @@ def subprocess_path() -> dict[str, str]:
 
 
 def cli(*args: str, cwd: Path | None = None, timeout: float = 240, module: str = "ablation.sweep",
-        cpus: set[int] | None = None, path: tuple[Path, ...] = ()) -> subprocess.CompletedProcess:
+        cpus: set[int] | None = None, path: tuple[Path, ...] = (), env: dict[str, str] | None = None,
+        ) -> subprocess.CompletedProcess:
     """Run `python -m ablation.sweep ARGS` as a user would; the test components of `helpers.faulty` are importable.
     `cpus`: the CPUs the process may run on (its affinity, as `taskset` would set it); `path`: folders put first
-    on its PYTHONPATH (a user's own modules).
+    on its PYTHONPATH (a user's own modules); `env`: variables set for it (HYDRA_FULL_ERROR is otherwise unset).
 
     The process is forked from a warm interpreter (helpers/forkserver.py: imports done once, nothing run) where
     that is the same as a fresh one: it would import this checkout's package, no variable that acts on imports
     changed, and nothing in `path` or the working folder stands in for a module imported before the command
     (tests/test_forkserver.py). Elsewhere, and everywhere with TESTS_FRESH_PROCESS=1, a fresh interpreter runs it."""
+    given = env or {}
     env = {**os.environ, **subprocess_path()}
     if path:
         env["PYTHONPATH"] = os.pathsep.join([*map(str, path), env["PYTHONPATH"]])
     env.pop("HYDRA_FULL_ERROR", None)
+    env.update(given)
     cwd = Path(cwd or ROOT)
     if _forkable(cwd, env):
         return _server().run(module, list(args), cwd, env, cpus, timeout)
@@ -68,6 +72,22 @@ def cli(*args: str, cwd: Path | None = None, timeout: float = 240, module: str =
         [sys.executable, "-m", module, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
         preexec_fn=pin,
     )
+
+
+def start(*args: str, out: Path, err: Path, fresh: bool = False, session: bool = False,
+          module: str = "ablation.sweep") -> subprocess.Popen | _Forked:
+    """Start `python -m ablation.sweep ARGS` from ROOT as `cli` runs it, without waiting for it: its stdout and
+    stderr go to the files `out` and `err` (readable while it runs); `session`: in a session (and process group) of
+    its own, as a terminal's job is, SIGINT at its default; `fresh`: in a fresh interpreter even where a fork would
+    do. The answer has Popen's `pid`, `wait(timeout)` and `returncode`."""
+    env = {**os.environ, **subprocess_path()}
+    env.pop("HYDRA_FULL_ERROR", None)
+    with open(out, "w") as o, open(err, "w") as e:  # there (and empty) once this returns, as a Popen's are
+        if not fresh and _forkable(ROOT, env):
+            return _server().start(module, list(args), ROOT, env, out, err, session)
+        return subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, env=env, text=True,
+                                stdin=subprocess.DEVNULL, stdout=o, stderr=e, start_new_session=session,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 # Variables read when torch, numpy or Python itself start: a command that changes one needs a fresh interpreter.
@@ -124,25 +144,34 @@ class _ForkServer:
         # and what else a folder on the path could hand a fresh process: its start-up customisation, Hydra's plugins
         self.imported = {*json.loads(line)["imported"], "sitecustomize", "usercustomize", "hydra_plugins"}
 
+    def ask(self, req: dict) -> dict:
+        self.proc.stdin.write(json.dumps(req) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the tests' fork server is gone")
+        return json.loads(line)
+
     def run(self, module: str, args: list[str], cwd: Path, env: dict[str, str], cpus: set[int] | None,
             timeout: float) -> subprocess.CompletedProcess:
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="cli") as d:
             out, err = Path(d) / "out", Path(d) / "err"
-            req = {"module": module, "args": args, "cwd": str(cwd), "env": env, "out": str(out), "err": str(err),
-                   "cpus": sorted(cpus) if cpus is not None else None, "timeout": timeout}
-            self.proc.stdin.write(json.dumps(req) + "\n")
-            self.proc.stdin.flush()
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError("the tests' fork server is gone")
-            reply = json.loads(line)
+            reply = self.ask({"module": module, "args": args, "cwd": str(cwd), "env": env, "out": str(out),
+                              "err": str(err), "cpus": sorted(cpus) if cpus is not None else None,
+                              "timeout": timeout})
             argv = [sys.executable, "-m", module, *args]
             stdout, stderr = out.read_text(errors="replace"), err.read_text(errors="replace")
         if reply.get("timeout"):
             raise subprocess.TimeoutExpired(argv, timeout, stdout, stderr)
         return subprocess.CompletedProcess(argv, reply["code"], stdout, stderr)
+
+    def start(self, module: str, args: list[str], cwd: Path, env: dict[str, str], out: Path, err: Path,
+              session: bool) -> _Forked:
+        reply = self.ask({"module": module, "args": args, "cwd": str(cwd), "env": env, "out": str(out),
+                          "err": str(err), "detach": True, "session": session})
+        return _Forked(self, reply["pid"], [sys.executable, "-m", module, *args])
 
     def close(self) -> None:
         self.proc.stdin.close()
@@ -150,6 +179,22 @@ class _ForkServer:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+class _Forked:
+    """A command the fork server started (`start`): Popen's `pid`, `wait` and `returncode` (the server is its parent
+    and reaps it)."""
+
+    def __init__(self, server: _ForkServer, pid: int, args: list[str]) -> None:
+        self.server, self.pid, self.args, self.returncode = server, pid, args, None
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            reply = self.server.ask({"wait": self.pid, "timeout": 1e9 if timeout is None else timeout})
+            if reply.get("timeout"):
+                raise subprocess.TimeoutExpired(self.args, timeout)
+            self.returncode = reply["code"]
+        return self.returncode
 
 
 _SERVER: list[_ForkServer] = []

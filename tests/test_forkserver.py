@@ -1,14 +1,18 @@
 """`cli`'s forked commands behave as fresh interpreters: a command is forked only where a fresh interpreter would
 import the same modules (a user's folder put first on the path is, unless something in it would stand in for a
-module imported before the command), and it ends as one would."""
+module imported before the command), and it ends as one would; a command `start`ed in a session of its own takes
+SIGINT and SIGTERM as one would."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
-from conftest import cli
+from conftest import cli, start
 
 pytestmark = pytest.mark.slow  # processes of their own
 
@@ -61,3 +65,20 @@ def test_a_forked_command_ends_as_a_fresh_interpreter_would(tmp_path, how):
     assert fresh.stdout == "buffered thread joined\natexit ran\n"
     assert forked.stderr.splitlines()[-1:] == fresh.stderr.splitlines()[-1:]
     assert ("Traceback" in forked.stderr) == ("Traceback" in fresh.stderr) == (how in ("bug", "interrupted"))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_started_command_takes_a_signal_to_its_group_as_a_fresh_interpreter_would(tmp_path, sig):
+    """SIGINT: KeyboardInterrupt's traceback, the atexit handlers, then the end by SIGINT; SIGTERM: killed at once."""
+    ends = []
+    for fresh in (False, True):
+        out, err = tmp_path / f"out-{fresh}", tmp_path / f"err-{fresh}"
+        p = start(out=out, err=err, fresh=fresh, session=True, module="helpers.signalled")
+        deadline = time.monotonic() + 60
+        while "ready" not in out.read_text() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert os.getsid(p.pid) == os.getpgid(p.pid) == p.pid  # a session and process group of its own
+        os.killpg(p.pid, sig)
+        ends.append((p.wait(timeout=60), out.read_text(), err.read_text().splitlines()[-1:]))
+    assert ends[0] == ends[1]
+    assert ends[1][0] == -sig and ends[1][1] == ("ready\natexit ran\n" if sig == signal.SIGINT else "ready\n")

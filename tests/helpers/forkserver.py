@@ -10,7 +10,10 @@ command ran, so no cache or state of the package carries over from one command t
 
 Protocol: once its imports are done, one JSON line on stdout ({"imported": [top-level module names]}: a command
 whose path would find another module under one of these names needs a fresh interpreter); then one JSON request
-a line on stdin, one JSON answer a line on stdout ({"code": N} or {"timeout": true}).
+a line on stdin, one JSON answer a line on stdout. A command is run to its end ({"code": N} or {"timeout": true}: it
+was killed), or started ({"detach": true}, optionally {"session": true}: in a session of its own, as
+`start_new_session` would) and answered with {"pid": N} at once; {"wait": N} then answers for it as a run would,
+except that a timeout leaves it running (as `Popen.wait`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ PRELOAD = ("torch", "torch._dynamo", "numpy", "pandas", "scipy.stats", "hydra", 
 
 def child(req: dict, base_path: list[str], own_path: list[str]) -> NoReturn:
     """Become the command, and end as its process would."""
+    if req.get("session"):
+        os.setsid()
     fd = os.open(os.devnull, os.O_RDONLY)
     os.dup2(fd, 0)
     os.close(fd)
@@ -103,24 +108,33 @@ def serve() -> None:
     answer.flush()
     for line in sys.stdin:
         req = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            child(req, base_path, own_path)
-        deadline = time.monotonic() + req["timeout"]
-        status = None
-        while status is None:
-            done, st = os.waitpid(pid, os.WNOHANG)
-            if done:
-                status = st
-            elif time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                status = -1
+        if "wait" in req:
+            reply = wait(req["wait"], req["timeout"])
+        else:
+            pid = os.fork()
+            if pid == 0:
+                child(req, base_path, own_path)
+            if req.get("detach"):
+                reply = {"pid": pid}
             else:
-                time.sleep(0.02)
-        reply = {"timeout": True} if status == -1 else {"code": os.waitstatus_to_exitcode(status)}
+                reply = wait(pid, req["timeout"])
+                if reply.get("timeout"):
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
         answer.write(json.dumps(reply) + "\n")
         answer.flush()
+
+
+def wait(pid: int, timeout: float) -> dict:
+    """{"code": the child's exit code} once it ends, or {"timeout": true} while it still runs after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return {"code": os.waitstatus_to_exitcode(status)}
+        if time.monotonic() > deadline:
+            return {"timeout": True}
+        time.sleep(0.02)
 
 
 if __name__ == "__main__":
