@@ -4,12 +4,10 @@ killed sweep resumes to the same results without retraining what was finished.""
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
-from conftest import FAST, ROOT, TESTS, cli, make_cfg, records
+from conftest import FAST, cli, make_cfg, records, start
 from helpers.planning import plan
 from hydra.errors import CompactHydraException
 
@@ -79,9 +77,7 @@ def test_failed_and_diverged_runs_are_recorded_and_the_sweep_goes_on(results):
 def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
     grid = ["-m", "head=subtract,absdiff,sqdiff", "train.epochs=4"]
     killed, clean = tmp_path / "killed", tmp_path / "clean"
-    env = {**os.environ, "PYTHONPATH": f"{TESTS}{os.pathsep}{ROOT}"}
-    proc = subprocess.Popen([sys.executable, "-m", "ablation.sweep", *grid, f"results_dir={killed}"], cwd=ROOT,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = start(*grid, f"results_dir={killed}", out=tmp_path / "stdout", err=tmp_path / "stderr")
     deadline = time.time() + 120
     while time.time() < deadline and len(list(killed.glob("runs/*/metrics.json"))) < 1:
         time.sleep(0.05)

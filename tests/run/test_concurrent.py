@@ -8,12 +8,11 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import FAST, ROOT, TESTS, cli, records
+from conftest import FAST, cli, records, start
 
 from ablation.run.lock import ATTEMPTS, CLAIM
 
@@ -24,18 +23,15 @@ TIMING = ("wall_time_s",)
 
 
 class Sweep:
-    """`python -m ablation.sweep ARGS` in its own process group, SIGINT at its default (as a terminal's foreground
-    job has it: a script's background job would ignore it); its output goes to files, readable while it runs."""
+    """`python -m ablation.sweep ARGS` in a session and process group of its own, SIGINT at its default (as a
+    terminal's foreground job has it: a script's background job would ignore it); its output goes to files, readable
+    while it runs. Forked from the tests' warm interpreter (conftest.start), or `fresh`: each test below runs one
+    case in fresh interpreters, as a user's shell starts them."""
 
-    def __init__(self, logs: Path, *args: str) -> None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT), os.environ.get("PYTHONPATH", "")])}
-        env.pop("HYDRA_FULL_ERROR", None)
+    def __init__(self, logs: Path, *args: str, fresh: bool = False) -> None:
         logs.mkdir(parents=True, exist_ok=True)
         self.out_path, self.err_path = logs / "stdout", logs / "stderr"
-        with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
-            self.p = subprocess.Popen([sys.executable, "-m", "ablation.sweep", *args], cwd=ROOT, env=env, text=True,
-                                      stdout=out, stderr=err, start_new_session=True,
-                                      preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        self.p = start(*args, out=self.out_path, err=self.err_path, fresh=fresh, session=True)
 
     def out(self) -> str:
         return self.out_path.read_text()
@@ -47,7 +43,8 @@ class Sweep:
         except subprocess.TimeoutExpired:
             os.killpg(self.p.pid, signal.SIGKILL)
             self.p.wait(timeout=30)
-            pytest.fail(f"sweep still running after {timeout} s:\n{self.out()[-2000:]}\n{self.err_path.read_text()[-2000:]}")
+            pytest.fail(f"sweep still running after {timeout} s:\n{self.out()[-2000:]}\n"
+                        f"{self.err_path.read_text()[-2000:]}")
         return self.p.returncode, self.out(), self.err_path.read_text()
 
 
@@ -91,12 +88,13 @@ def alone(tmp_path_factory) -> dict[str, tuple[str, dict]]:
     return measured(results)
 
 
-@pytest.mark.parametrize("grids", [("head=distance,subtract", "head=distance,subtract"),
-                                   ("head=distance,subtract", "head=subtract,absdiff")], ids=["same", "overlapping"])
-def test_sweeps_started_together_on_one_folder_train_each_run_once(tmp_path, grids, alone):
+@pytest.mark.parametrize("grids,interpreter", [(("head=distance,subtract", "head=distance,subtract"), "fresh"),
+                                               (("head=distance,subtract", "head=subtract,absdiff"), "forked")],
+                         ids=["same", "overlapping"])
+def test_sweeps_started_together_on_one_folder_train_each_run_once(tmp_path, grids, interpreter, alone):
     shared = tmp_path / "shared"
-    sweeps = [Sweep(tmp_path / f"log{i}", "-m", grid, "seed=0,1", *FAST, *CLAIMS, f"results_dir={shared}")
-              for i, grid in enumerate(grids)]
+    sweeps = [Sweep(tmp_path / f"log{i}", "-m", grid, "seed=0,1", *FAST, *CLAIMS, f"results_dir={shared}",
+                    fresh=interpreter == "fresh") for i, grid in enumerate(grids)]
     done = [s.finish() for s in sweeps]
     for rc, out, err in done:
         assert rc == 0, err
@@ -110,15 +108,18 @@ def test_sweeps_started_together_on_one_folder_train_each_run_once(tmp_path, gri
     assert not list(shared.glob(f"runs/*/{CLAIM}*"))
 
 
-@pytest.mark.parametrize("launcher,holder", [("basic", "elsewhere"), ("parallel", "elsewhere"), ("parallel", "here")])
-def test_a_claim_left_by_kill_9_is_taken_over_and_the_run_trained_once_more(tmp_path, launcher, holder):
+@pytest.mark.parametrize("launcher,holder,interpreter", [("basic", "elsewhere", "fresh"),
+                                                        ("parallel", "elsewhere", "forked"),
+                                                        ("parallel", "here", "forked")])
+def test_a_claim_left_by_kill_9_is_taken_over_and_the_run_trained_once_more(tmp_path, launcher, holder, interpreter):
     """The holder is killed with its whole process group. On this machine its claim is taken over at once (its
     pid is gone). "elsewhere": the claim is rewritten to name another host, whose heartbeat the test keeps up
     until the second sweep waits for it and then stops: the run is taken over claim_timeout_s after the last beat."""
     results = tmp_path / "results"
     grid = ("-m", "head=subtract", "seed=0", "train.epochs=3", f"hydra/launcher={launcher}", *CLAIMS,
             f"results_dir={results}")
-    first = Sweep(tmp_path / "first", *grid)
+    fresh = interpreter == "fresh"
+    first = Sweep(tmp_path / "first", *grid, fresh=fresh)
     until(lambda: len(attempts(results)) == 1, what="the first sweep to start training")
     os.killpg(first.p.pid, signal.SIGKILL)
     first.finish(timeout=30)
@@ -129,7 +130,7 @@ def test_a_claim_left_by_kill_9_is_taken_over_and_the_run_trained_once_more(tmp_
     claim = json.loads((folder / CLAIM).read_text())  # left behind: kill -9 runs no clean-up
     if holder == "elsewhere":
         (folder / CLAIM).write_text(json.dumps({**claim, "host": "elsewhere"}))
-    second = Sweep(tmp_path / "second", *grid)
+    second = Sweep(tmp_path / "second", *grid, fresh=fresh)
     waited = f"waiting for {rid}: being trained by elsewhere:{claim['pid']} since {claim['since']}"
     if holder == "elsewhere":
         def beat_until_waited() -> bool:
@@ -149,13 +150,14 @@ def test_a_claim_left_by_kill_9_is_taken_over_and_the_run_trained_once_more(tmp_
     assert records(results)[rid]["status"] == "completed" and not (folder / CLAIM).exists()
 
 
-@pytest.mark.parametrize("launcher,sig,to", [("parallel", signal.SIGINT, "group"), ("parallel", signal.SIGTERM, "main"),
-                                             ("basic", signal.SIGTERM, "main")])
-def test_ctrl_c_and_sigterm_stop_a_sweep_cleanly_and_a_rerun_resumes(tmp_path, launcher, sig, to):
+@pytest.mark.parametrize("launcher,sig,to,interpreter", [("parallel", signal.SIGINT, "group", "fresh"),
+                                                        ("parallel", signal.SIGTERM, "main", "forked"),
+                                                        ("basic", signal.SIGTERM, "main", "forked")])
+def test_ctrl_c_and_sigterm_stop_a_sweep_cleanly_and_a_rerun_resumes(tmp_path, launcher, sig, to, interpreter):
     results = tmp_path / "results"
     grid = ("-m", "head=subtract,absdiff", "seed=0,1", "train.epochs=3", "hydra.sweeper.bundle=1",
             f"hydra/launcher={launcher}", f"results_dir={results}")
-    sweep = Sweep(tmp_path / "log", *grid)
+    sweep = Sweep(tmp_path / "log", *grid, fresh=interpreter == "fresh")
     p = sweep.p
     until(lambda: len(list(results.glob("runs/*/metrics.json"))) >= 1 and list(results.glob(f"runs/*/{CLAIM}")),
           what="a finished run and one in training")
