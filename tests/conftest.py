@@ -2,7 +2,8 @@
 
 `cli` is the one way a test runs `python -m ablation.sweep` (or `module=`) as a user would: a process of its own,
 forked from a warm interpreter (helpers/forkserver.py) so that it does not pay torch's imports each time. Tests
-that need the process itself (its pid, signals, several at once) start it with subprocess directly. The suite runs
+that need the process itself while it runs (its pid, signals, several at once) `start` it, forked the same way or,
+for one case of each such test, in a fresh interpreter. The suite runs
 over every core (pytest-xdist, `-n auto --dist loadgroup` in pyproject.toml): a test keeps what it writes under
 its own `tmp_path`, binds ports as 0 on 127.0.0.1, and a module's tests that share a module-scoped fixture are kept
 in one worker (`pytest_collection_modifyitems` below), and the tests that start or join a Ray cluster share the
