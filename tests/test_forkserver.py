@@ -21,6 +21,8 @@ WHERE = "import sys\nimport pandas\nprint('torch' in sys.modules, pandas.__file_
 
 @pytest.mark.parametrize("cwd", ["project", "elsewhere"])
 def test_a_users_folder_is_forked_unless_it_shadows_a_module_already_imported(tmp_path, cwd):
+    if os.environ.get("TESTS_FRESH_PROCESS") == "1":
+        pytest.skip("TESTS_FRESH_PROCESS=1: every command runs in a fresh interpreter")
     proj, elsewhere = tmp_path / "proj", tmp_path / "elsewhere"
     proj.mkdir()
     elsewhere.mkdir()
