@@ -59,12 +59,7 @@ def cli(*args: str, cwd: Path | None = None, timeout: float = 240, module: str =
     that is the same as a fresh one: it would import this checkout's package, no variable that acts on imports
     changed, and nothing in `path` or the working folder stands in for a module imported before the command
     (tests/test_forkserver.py). Elsewhere, and everywhere with TESTS_FRESH_PROCESS=1, a fresh interpreter runs it."""
-    given = env or {}
-    env = {**os.environ, **subprocess_path()}
-    if path:
-        env["PYTHONPATH"] = os.pathsep.join([*map(str, path), env["PYTHONPATH"]])
-    env.pop("HYDRA_FULL_ERROR", None)
-    env.update(given)
+    env = _command_env(path, env)
     cwd = Path(cwd or ROOT)
     if _forkable(cwd, env):
         return _server().run(module, list(args), cwd, env, cpus, timeout)
@@ -81,14 +76,23 @@ def start(*args: str, out: Path, err: Path, fresh: bool = False, session: bool =
     stderr go to the files `out` and `err` (readable while it runs); `session`: in a session (and process group) of
     its own, as a terminal's job is, SIGINT at its default; `fresh`: in a fresh interpreter even where a fork would
     do. The answer has Popen's `pid`, `wait(timeout)` and `returncode`."""
-    env = {**os.environ, **subprocess_path()}
-    env.pop("HYDRA_FULL_ERROR", None)
+    env = _command_env()
     with open(out, "w") as o, open(err, "w") as e:  # there (and empty) once this returns, as a Popen's are
         if not fresh and _forkable(ROOT, env):
             return _server().start(module, list(args), ROOT, env, out, err, session)
         return subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, env=env, text=True,
                                 stdin=subprocess.DEVNULL, stdout=o, stderr=e, start_new_session=session,
                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def _command_env(path: tuple[Path, ...] = (), given: dict[str, str] | None = None) -> dict[str, str]:
+    """A test command's environment: this process's, `path` then the tests' PYTHONPATH, HYDRA_FULL_ERROR unset
+    unless `given` (set last) sets it."""
+    env = {**os.environ, **subprocess_path()}
+    if path:
+        env["PYTHONPATH"] = os.pathsep.join([*map(str, path), env["PYTHONPATH"]])
+    env.pop("HYDRA_FULL_ERROR", None)
+    return {**env, **(given or {})}
 
 
 # Variables read when torch, numpy or Python itself start: a command that changes one needs a fresh interpreter.
